@@ -1,0 +1,37 @@
+import type { Server } from "node:http";
+import type { Services } from "../service.js";
+import { buildHttpApp } from "../service.js";
+
+/** Starts the HTTP server; resolves once it is listening, with a function that stops it gracefully. */
+export async function serve(services: Services): Promise<{ server: Server; stop: () => Promise<void> }> {
+  const { config, logger } = services;
+  const app = await buildHttpApp(services);
+  const server = app.listen(config.port, config.host);
+  // EMQX keeps pooled connections with `keep-alive: timeout=30`: outlive it so they are not churned.
+  server.keepAliveTimeout = config.keepAliveTimeoutMs;
+  server.headersTimeout = config.keepAliveTimeoutMs + 1000;
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : config.port;
+  logger.info({ host: config.host, port, db: config.dbPath }, "mqtt-authd listening");
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      logger.info("shutting down: no new connections, finishing in-flight requests");
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+      await closed;
+      clearTimeout(timer);
+      await services.close();
+      logger.info("stopped");
+    })();
+    return stopping;
+  };
+  return { server, stop };
+}

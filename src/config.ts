@@ -1,0 +1,150 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+
+/**
+ * The only reader of process.env. Every variable is validated once at start; a bad value stops the
+ * start with a message that names the variable. Secrets may also come from `<NAME>_FILE` (the
+ * container-secrets convention), so they never need to sit in the environment of a process listing.
+ */
+
+const PREFIX = "MQTT_AUTHD_";
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+
+const memoryKiB = (dflt: number) => int(1024, 4 * 1024 * 1024).default(dflt);
+const timeCost = (dflt: number) => int(1, 100).default(dflt);
+const parallelism = (dflt: number) => int(1, 64).default(dflt);
+
+const envSchema = z.object({
+  DB: z.string().min(1).default("./data/mqtt-authd.db"),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  PORT: int(0, 65535).default(8080),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  HOOK_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  HOOK_SECRET_HEADER: z
+    .string()
+    .regex(/^[a-z0-9-]+$/i, "must be an HTTP header name")
+    .default("x-mqtt-authd-secret"),
+  ADMIN_TOKEN: z.string().min(24, "must be at least 24 characters").optional(),
+  UNKNOWN_USER: z.enum(["deny", "ignore"]).default("deny"),
+  PASSWORD_MIN_LENGTH: int(1, 1024).default(8),
+  PASSWORD_MAX_BYTES: int(16, 65535).default(1024),
+  // OWASP's minimum profile for argon2id: for passwords people choose or that were imported.
+  ARGON2_MEMORY_KIB: memoryKiB(19456),
+  ARGON2_TIME_COST: timeCost(2),
+  ARGON2_PARALLELISM: parallelism(1),
+  // A light profile for secrets the server generates (>= 128 bits): a slow hash buys nothing there.
+  ARGON2_GENERATED_MEMORY_KIB: memoryKiB(1024),
+  ARGON2_GENERATED_TIME_COST: timeCost(1),
+  ARGON2_GENERATED_PARALLELISM: parallelism(1),
+  // Above EMQX's `keep-alive: timeout=30`, so the broker's pooled connections are not churned.
+  KEEPALIVE_TIMEOUT_MS: int(1000, 600_000).default(65_000),
+  SHUTDOWN_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  LAST_LOGIN_FLUSH_MS: int(10, 60_000).default(1000),
+  EMQX_ACL_IN_AUTH: bool.default(true),
+  ACL_NO_MATCH: z.enum(["allow", "deny"]).default("deny"),
+});
+
+type Env = z.infer<typeof envSchema>;
+
+export interface Argon2Profile {
+  readonly memoryCost: number;
+  readonly timeCost: number;
+  readonly parallelism: number;
+}
+
+export interface Config {
+  readonly dbPath: string;
+  readonly host: string;
+  readonly port: number;
+  readonly logLevel: Env["LOG_LEVEL"];
+  readonly hookSecret: string | undefined;
+  readonly hookSecretHeader: string;
+  readonly adminToken: string | undefined;
+  readonly unknownUser: "deny" | "ignore";
+  readonly passwordMinLength: number;
+  readonly passwordMaxBytes: number;
+  readonly argon2: { readonly chosen: Argon2Profile; readonly generated: Argon2Profile };
+  readonly keepAliveTimeoutMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly lastLoginFlushMs: number;
+  readonly emqxAclInAuth: boolean;
+  readonly aclNoMatch: "allow" | "deny";
+}
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+const SECRET_KEYS = ["HOOK_SECRET", "ADMIN_TOKEN"] as const;
+
+/** Reads `<NAME>_FILE` for secrets; the value itself never appears in an error message. */
+function resolveSecretFiles(raw: Record<string, string | undefined>): Record<string, string | undefined> {
+  const out = { ...raw };
+  for (const key of SECRET_KEYS) {
+    const file = raw[`${key}_FILE`];
+    if (file === undefined || file === "") continue;
+    if (raw[key] !== undefined && raw[key] !== "") {
+      throw new ConfigError(`${PREFIX}${key} and ${PREFIX}${key}_FILE are both set; set only one`);
+    }
+    try {
+      out[key] = readFileSync(file, "utf8").replace(/\r?\n$/, "");
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? "error";
+      throw new ConfigError(`${PREFIX}${key}_FILE: cannot read ${file} (${code})`);
+    }
+  }
+  return out;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const raw: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (name.startsWith(PREFIX) && value !== "") raw[name.slice(PREFIX.length)] = value;
+  }
+  const known = new Set([
+    ...Object.keys(envSchema.shape),
+    ...SECRET_KEYS.map((k) => `${k}_FILE`),
+  ]);
+  const unknown = Object.keys(raw).filter((k) => !known.has(k));
+  if (unknown.length > 0) {
+    throw new ConfigError(`unknown variable ${unknown.map((k) => PREFIX + k).join(", ")}`);
+  }
+  const parsed = envSchema.safeParse(resolveSecretFiles(raw));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = PREFIX + String(issue.path[0] ?? "");
+    throw new ConfigError(`${name}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    dbPath: e.DB,
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    hookSecret: e.HOOK_SECRET,
+    hookSecretHeader: e.HOOK_SECRET_HEADER.toLowerCase(),
+    adminToken: e.ADMIN_TOKEN,
+    unknownUser: e.UNKNOWN_USER,
+    passwordMinLength: e.PASSWORD_MIN_LENGTH,
+    passwordMaxBytes: e.PASSWORD_MAX_BYTES,
+    argon2: Object.freeze({
+      chosen: Object.freeze({
+        memoryCost: e.ARGON2_MEMORY_KIB,
+        timeCost: e.ARGON2_TIME_COST,
+        parallelism: e.ARGON2_PARALLELISM,
+      }),
+      generated: Object.freeze({
+        memoryCost: e.ARGON2_GENERATED_MEMORY_KIB,
+        timeCost: e.ARGON2_GENERATED_TIME_COST,
+        parallelism: e.ARGON2_GENERATED_PARALLELISM,
+      }),
+    }),
+    keepAliveTimeoutMs: e.KEEPALIVE_TIMEOUT_MS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    lastLoginFlushMs: e.LAST_LOGIN_FLUSH_MS,
+    emqxAclInAuth: e.EMQX_ACL_IN_AUTH,
+    aclNoMatch: e.ACL_NO_MATCH,
+  });
+}

@@ -1,0 +1,79 @@
+import type { Express } from "express";
+import type { Logger } from "pino";
+import { createApp } from "./app.js";
+import { ensureAdminToken, resolveHookSecret } from "./bootstrap.js";
+import type { Config } from "./config.js";
+import { type Authenticate, createAuthenticator } from "./core/authenticate.js";
+import { createLoginRecorder, type LoginRecorder } from "./core/login-recorder.js";
+import { migrate } from "./db/migrate.js";
+import { openDatabase } from "./db/open.js";
+import { createSqliteStore } from "./db/sqlite-store.js";
+import { createPasswordService, type PasswordService } from "./passwords/service.js";
+import { type ClientService, createClientService } from "./services/clients.js";
+import { createTokenService, type TokenService } from "./services/tokens.js";
+import type { Store } from "./store/types.js";
+
+/** Everything a process needs, wired once: the server and the CLI both start here. */
+export interface Services {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly store: Store;
+  readonly passwords: PasswordService;
+  readonly clients: ClientService;
+  readonly tokens: TokenService;
+  readonly logins: LoginRecorder;
+  readonly authenticate: Authenticate;
+  close(): Promise<void>;
+}
+
+/** Opens the database, applies pending migrations and builds the services. */
+export async function openServices(config: Config, logger: Logger): Promise<Services> {
+  const db = openDatabase(config.dbPath);
+  try {
+    const { from, to } = migrate(db);
+    if (from !== to) logger.info({ from, to, db: config.dbPath }, "database migrated");
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  const store = createSqliteStore(db);
+  const passwords = createPasswordService(config.argon2);
+  const logins = createLoginRecorder(store, logger, config.lastLoginFlushMs);
+  const authenticate = createAuthenticator({
+    store,
+    passwords,
+    logins,
+    logger,
+    unknownUser: config.unknownUser,
+    passwordMaxBytes: config.passwordMaxBytes,
+  });
+  return {
+    config,
+    logger,
+    store,
+    passwords,
+    clients: createClientService({ store, passwords, config }),
+    tokens: createTokenService(store),
+    logins,
+    authenticate,
+    async close() {
+      await logins.close();
+      await store.close();
+    },
+  };
+}
+
+/** The HTTP app over the services, with first-start secrets resolved. */
+export async function buildHttpApp(services: Services): Promise<Express> {
+  const { config, logger } = services;
+  const hookSecret = await resolveHookSecret(config, logger);
+  await ensureAdminToken(config, services.tokens, logger);
+  return createApp({
+    config,
+    hookSecret,
+    logger,
+    authenticate: services.authenticate,
+    clients: services.clients,
+    tokens: services.tokens,
+  });
+}

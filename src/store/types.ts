@@ -1,0 +1,116 @@
+/**
+ * The storage interface: every read and write the service makes. Async on purpose, so the
+ * synchronous SQLite driver never leaks into the core and a networked store can sit behind it.
+ * Each mutating provisioning method takes the audit entry and writes it in the same transaction.
+ */
+
+export type PasswordOrigin = "generated" | "chosen" | "imported";
+
+export interface StoredPassword {
+  readonly hash: string;
+  readonly format: string;
+  readonly origin: PasswordOrigin;
+}
+
+export interface ClientRecord {
+  readonly username: string;
+  readonly passwordHash: string;
+  readonly hashFormat: string;
+  readonly passwordOrigin: PasswordOrigin;
+  readonly boundClientId: string | null;
+  readonly isSuperuser: boolean;
+  readonly isEnabled: boolean;
+  /** ISO 8601 UTC. */
+  readonly expiresAt: string | null;
+  readonly description: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly passwordChangedAt: string;
+  readonly lastLoginAt: string | null;
+  readonly lastLoginPeerhost: string | null;
+}
+
+export interface NewClient {
+  readonly username: string;
+  readonly password: StoredPassword;
+  readonly boundClientId: string | null;
+  readonly isSuperuser: boolean;
+  readonly isEnabled: boolean;
+  readonly expiresAt: string | null;
+  readonly description: string;
+}
+
+export interface ClientPatch {
+  readonly boundClientId?: string | null;
+  readonly isSuperuser?: boolean;
+  readonly isEnabled?: boolean;
+  readonly expiresAt?: string | null;
+  readonly description?: string;
+}
+
+export type ClientState = "active" | "disabled" | "expired";
+
+export interface ClientQuery {
+  readonly limit: number;
+  /** Keyset pagination: usernames strictly after this one. */
+  readonly after?: string;
+  readonly state?: ClientState;
+  readonly isSuperuser?: boolean;
+  readonly usernamePrefix?: string;
+}
+
+export interface AuditEntry {
+  readonly actor: string;
+  readonly action: string;
+  readonly target: string | null;
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+export interface AuditRecord extends Required<AuditEntry> {
+  readonly id: number;
+  readonly at: string;
+}
+
+export type TokenScope = "read" | "admin";
+
+export interface TokenRecord {
+  readonly name: string;
+  readonly tokenSha256: string;
+  readonly scope: TokenScope;
+  readonly createdAt: string;
+  readonly lastUsedAt: string | null;
+  readonly revokedAt: string | null;
+}
+
+export interface LoginRecord {
+  readonly username: string;
+  readonly at: string;
+  readonly peerhost: string;
+}
+
+export interface Store {
+  findClient(username: string): Promise<ClientRecord | null>;
+  listClients(query: ClientQuery): Promise<ClientRecord[]>;
+  /** false when the username is taken. */
+  insertClient(client: NewClient, audit: AuditEntry): Promise<boolean>;
+  /** The updated row, or null when there is no such client. */
+  updateClient(username: string, patch: ClientPatch, audit: AuditEntry): Promise<ClientRecord | null>;
+  setPassword(username: string, password: StoredPassword, audit: AuditEntry): Promise<boolean>;
+  /** Compare-and-set: replaces the hash only if it is still `expectedHash` (an admin may have rotated it). */
+  replacePasswordHash(username: string, expectedHash: string, password: StoredPassword): Promise<boolean>;
+  deleteClient(username: string, audit: AuditEntry): Promise<boolean>;
+  recordLogins(logins: readonly LoginRecord[]): Promise<void>;
+
+  insertToken(token: Omit<TokenRecord, "createdAt" | "lastUsedAt" | "revokedAt">, audit: AuditEntry): Promise<boolean>;
+  findTokenBySha256(tokenSha256: string): Promise<TokenRecord | null>;
+  listTokens(): Promise<TokenRecord[]>;
+  revokeToken(name: string, audit: AuditEntry): Promise<boolean>;
+  touchToken(name: string, at: string): Promise<void>;
+  countUsableTokens(): Promise<number>;
+
+  listAudit(query: { limit: number; target?: string }): Promise<AuditRecord[]>;
+
+  /** Cheap liveness probe of the underlying database. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
