@@ -4,11 +4,13 @@ import { createApp } from "./app.js";
 import { ensureAdminToken, resolveHookSecret } from "./bootstrap.js";
 import type { Config } from "./config.js";
 import { type Authenticate, createAuthenticator } from "./core/authenticate.js";
+import { type Authorize, createAuthorizer } from "./core/authorize.js";
 import { createLoginRecorder, type LoginRecorder } from "./core/login-recorder.js";
 import { migrate } from "./db/migrate.js";
 import { openDatabase } from "./db/open.js";
 import { createSqliteStore } from "./db/sqlite-store.js";
 import { createPasswordService, type PasswordService } from "./passwords/service.js";
+import { type AclService, createAclService } from "./services/acl.js";
 import { type ClientService, createClientService } from "./services/clients.js";
 import { createTokenService, type TokenService } from "./services/tokens.js";
 import type { Store } from "./store/types.js";
@@ -23,6 +25,8 @@ export interface Services {
   readonly tokens: TokenService;
   readonly logins: LoginRecorder;
   readonly authenticate: Authenticate;
+  readonly authorize: Authorize;
+  readonly acl: AclService;
   close(): Promise<void>;
 }
 
@@ -46,7 +50,9 @@ export async function openServices(config: Config, logger: Logger): Promise<Serv
     logger,
     unknownUser: config.unknownUser,
     passwordMaxBytes: config.passwordMaxBytes,
+    withRules: config.emqxAclInAuth,
   });
+  const authorize = createAuthorizer({ store, unknownUser: config.unknownUser, noMatch: config.aclNoMatch });
   return {
     config,
     logger,
@@ -56,6 +62,8 @@ export async function openServices(config: Config, logger: Logger): Promise<Serv
     tokens: createTokenService(store),
     logins,
     authenticate,
+    authorize,
+    acl: createAclService({ store, authorize }),
     async close() {
       await logins.close();
       await store.close();
@@ -73,6 +81,8 @@ export async function buildHttpApp(services: Services): Promise<Express> {
     hookSecret,
     logger,
     authenticate: services.authenticate,
+    authorize: services.authorize,
+    acl: services.acl,
     clients: services.clients,
     tokens: services.tokens,
   });

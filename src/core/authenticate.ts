@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { PasswordService } from "../passwords/service.js";
-import type { ClientRecord, Store } from "../store/types.js";
+import type { ClientRecord, SourcedRule, Store } from "../store/types.js";
 import type { LoginRecorder } from "./login-recorder.js";
 
 /** What every broker edge hands the core, whatever its wire format. */
@@ -20,7 +20,8 @@ export type DenyReason =
   | "password_too_long";
 
 export type AuthnDecision =
-  | { readonly result: "allow"; readonly client: ClientRecord }
+  /** `rules`: the client's ACL in evaluation order, when the edge asked for it (EMQX's login `acl`). */
+  | { readonly result: "allow"; readonly client: ClientRecord; readonly rules?: SourcedRule[] }
   | { readonly result: "deny"; readonly reason: DenyReason }
   /** The broker should ask its next authenticator: unknown user in a chain, or we cannot decide now. */
   | { readonly result: "ignore"; readonly reason: "unknown_user" | "unavailable" };
@@ -32,6 +33,8 @@ export interface AuthenticatorDeps {
   readonly logger: Logger;
   readonly unknownUser: "deny" | "ignore";
   readonly passwordMaxBytes: number;
+  /** Read the client's rules with its row (one query), to hand them to the broker at login. */
+  readonly withRules: boolean;
   readonly now?: () => Date;
 }
 
@@ -48,7 +51,10 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
     const next = await deps.passwords.hash(password, client.passwordOrigin);
     // Compare-and-set on the old hash: an admin who rotated the password meanwhile wins.
     const replaced = await deps.store.replacePasswordHash(client.username, client.passwordHash, next);
-    deps.logger.info({ username: client.username, from: client.hashFormat, replaced }, "password hash upgraded");
+    deps.logger.info(
+      { username: client.username, from: client.hashFormat, replaced },
+      "password hash upgraded",
+    );
   };
 
   return async (req) => {
@@ -56,7 +62,10 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
     if (Buffer.byteLength(req.password, "utf8") > deps.passwordMaxBytes) {
       return { result: "deny", reason: "password_too_long" };
     }
-    const client = await deps.store.findClient(req.username);
+    const found = deps.withRules
+      ? await deps.store.findClientWithRules(req.username)
+      : { client: await deps.store.findClient(req.username), rules: undefined };
+    const client = found?.client ?? null;
     if (client === null) {
       return deps.unknownUser === "ignore"
         ? { result: "ignore", reason: "unknown_user" }
@@ -77,6 +86,8 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
         deps.logger.warn({ err, username: client.username }, "password hash upgrade failed"),
       );
     }
-    return { result: "allow", client };
+    return found?.rules === undefined
+      ? { result: "allow", client }
+      : { result: "allow", client, rules: found.rules };
   };
 }

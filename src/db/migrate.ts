@@ -22,7 +22,8 @@ export function loadMigrations(dir = DEFAULT_DIR): Migration[] {
     .sort();
   return files.map((file, i) => {
     const version = Number(file.slice(0, 4));
-    if (version !== i + 1) throw new Error(`migrations: expected ${String(i + 1).padStart(4, "0")}_*.sql, found ${file}`);
+    if (version !== i + 1)
+      throw new Error(`migrations: expected ${String(i + 1).padStart(4, "0")}_*.sql, found ${file}`);
     return { version, name: file.replace(/\.sql$/, ""), sql: readFileSync(`${dir}/${file}`, "utf8") };
   });
 }

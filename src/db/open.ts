@@ -26,7 +26,10 @@ export function openDatabase(path: string, options: { readonly?: boolean } = {})
   }
   let db: Db;
   try {
-    db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    db = new Database(path, {
+      readonly: options.readonly ?? false,
+      fileMustExist: options.readonly ?? false,
+    });
   } catch (err) {
     throw new DatabaseOpenError(`cannot open database ${path}: ${(err as Error).message}`);
   }

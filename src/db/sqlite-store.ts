@@ -10,9 +10,11 @@ import type {
   StoredPassword,
   TokenRecord,
 } from "../store/types.js";
+import { createAudited } from "./audit.js";
 import type { Db } from "./open.js";
+import { createSqliteAclStore } from "./sqlite-acl.js";
 
-interface ClientRow {
+export interface ClientRow {
   username: string;
   password_hash: string;
   hash_format: string;
@@ -29,7 +31,7 @@ interface ClientRow {
   last_login_peerhost: string | null;
 }
 
-function rowToClient(r: ClientRow): ClientRecord {
+export function rowToClient(r: ClientRow): ClientRecord {
   return {
     username: r.username,
     passwordHash: r.password_hash,
@@ -108,9 +110,6 @@ export function createSqliteStore(db: Db, now: () => string = () => new Date().t
       `UPDATE mqtt_clients SET last_login_at = @at, last_login_peerhost = @peerhost
        WHERE username = @username AND (last_login_at IS NULL OR last_login_at < @at)`,
     ),
-    audit: db.prepare(
-      "INSERT INTO audit_log (at, actor, action, target, details) VALUES (@at, @actor, @action, @target, @details)",
-    ),
     insertToken: db.prepare(
       `INSERT INTO admin_tokens (name, token_sha256, scope, created_at) VALUES (@name, @tokenSha256, @scope, @now)
        ON CONFLICT DO NOTHING`,
@@ -125,25 +124,7 @@ export function createSqliteStore(db: Db, now: () => string = () => new Date().t
     ping: db.prepare("SELECT 1"),
   };
 
-  const writeAudit = (entry: AuditEntry): void => {
-    stmt.audit.run({
-      at: now(),
-      actor: entry.actor,
-      action: entry.action,
-      target: entry.target,
-      details: JSON.stringify(entry.details ?? {}),
-    });
-  };
-
-  /** Runs `fn` and, if it reports a change, the audit entry, in one IMMEDIATE transaction. */
-  const audited = <T>(audit: AuditEntry, fn: () => T, changed: (result: T) => boolean): T =>
-    db
-      .transaction(() => {
-        const result = fn();
-        if (changed(result)) writeAudit(audit);
-        return result;
-      })
-      .immediate();
+  const audited = createAudited(db, now);
 
   const findClient = (username: string): ClientRecord | null => {
     const row = stmt.findClient.get(username);
@@ -159,6 +140,8 @@ export function createSqliteStore(db: Db, now: () => string = () => new Date().t
   });
 
   return {
+    ...createSqliteAclStore(db, now, audited, rowToClient),
+
     async findClient(username) {
       return findClient(username);
     },
@@ -227,11 +210,17 @@ export function createSqliteStore(db: Db, now: () => string = () => new Date().t
     },
 
     async replacePasswordHash(username, expectedHash, password) {
-      return stmt.casPassword.run({ ...passwordParams(username, password), expected: expectedHash }).changes === 1;
+      return (
+        stmt.casPassword.run({ ...passwordParams(username, password), expected: expectedHash }).changes === 1
+      );
     },
 
     async deleteClient(username, audit) {
-      return audited(audit, () => stmt.deleteClient.run(username).changes === 1, (deleted) => deleted);
+      return audited(
+        audit,
+        () => stmt.deleteClient.run(username).changes === 1,
+        (deleted) => deleted,
+      );
     },
 
     async recordLogins(logins: readonly LoginRecord[]) {
@@ -259,7 +248,11 @@ export function createSqliteStore(db: Db, now: () => string = () => new Date().t
     },
 
     async revokeToken(name, audit) {
-      return audited(audit, () => stmt.revokeToken.run(now(), name).changes === 1, (revoked) => revoked);
+      return audited(
+        audit,
+        () => stmt.revokeToken.run(now(), name).changes === 1,
+        (revoked) => revoked,
+      );
     },
 
     async touchToken(name, at) {
@@ -274,8 +267,17 @@ export function createSqliteStore(db: Db, now: () => string = () => new Date().t
       const rows = (
         q.target === undefined
           ? db.prepare("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?").all(q.limit)
-          : db.prepare("SELECT * FROM audit_log WHERE target = ? ORDER BY id DESC LIMIT ?").all(q.target, q.limit)
-      ) as { id: number; at: string; actor: string; action: string; target: string | null; details: string }[];
+          : db
+              .prepare("SELECT * FROM audit_log WHERE target = ? ORDER BY id DESC LIMIT ?")
+              .all(q.target, q.limit)
+      ) as {
+        id: number;
+        at: string;
+        actor: string;
+        action: string;
+        target: string | null;
+        details: string;
+      }[];
       return rows.map((r) => ({ ...r, details: JSON.parse(r.details) as Record<string, unknown> }));
     },
 

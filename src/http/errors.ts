@@ -35,7 +35,8 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next)
   const appError =
     err instanceof AppError
       ? err
-      : (fromBodyParser(err as { type?: unknown; status?: unknown }) ?? new AppError("internal", "internal error"));
+      : (fromBodyParser(err as { type?: unknown; status?: unknown }) ??
+        new AppError("internal", "internal error"));
   if (appError.status >= 500) req.log.error({ err }, "request failed");
   if (res.headersSent) return;
   const body: { code: string; message: string; details?: unknown } = {

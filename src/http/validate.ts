@@ -11,5 +11,9 @@ export function parseOr400<S extends z.ZodType>(schema: S, value: unknown, what 
     message: i.code === "invalid_type" ? `expected ${i.expected}` : i.message,
   }));
   const first = details[0]!;
-  throw new AppError("invalid_request", `invalid ${what}: ${first.path ? `${first.path} ` : ""}${first.message}`, details);
+  throw new AppError(
+    "invalid_request",
+    `invalid ${what}: ${first.path ? `${first.path} ` : ""}${first.message}`,
+    details,
+  );
 }

@@ -60,7 +60,10 @@ export const listClientsQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   after: z.string().max(256).optional(),
   state: z.enum(["active", "disabled", "expired"]).optional(),
-  is_superuser: z.enum(["true", "false"]).transform((v) => v === "true").optional(),
+  is_superuser: z
+    .enum(["true", "false"])
+    .transform((v) => v === "true")
+    .optional(),
   prefix: z.string().min(1).max(256).optional(),
 });
 export type ListClientsQuery = z.infer<typeof listClientsQuerySchema>;

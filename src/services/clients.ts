@@ -57,7 +57,11 @@ export interface ClientService {
   get(username: string): Promise<ClientView>;
   list(query: ListClientsQuery): Promise<{ data: ClientView[]; next_after: string | null }>;
   update(username: string, patch: PatchClientInput, actor: Actor): Promise<ClientView>;
-  rotatePassword(username: string, password: string | undefined, actor: Actor): Promise<{ generatedPassword?: string }>;
+  rotatePassword(
+    username: string,
+    password: string | undefined,
+    actor: Actor,
+  ): Promise<{ generatedPassword?: string }>;
   delete(username: string, actor: Actor): Promise<void>;
 }
 
@@ -78,7 +82,8 @@ export function createClientService(deps: {
       return { stored: await passwords.hash(generated, "generated"), generated };
     }
     const problem = checkPassword(supplied, policy);
-    if (problem !== null) throw new AppError("invalid_request", problem, [{ path: "password", message: problem }]);
+    if (problem !== null)
+      throw new AppError("invalid_request", problem, [{ path: "password", message: problem }]);
     return { stored: await passwords.hash(supplied, "chosen") };
   };
 
@@ -173,7 +178,11 @@ export function createClientService(deps: {
     },
 
     async delete(username, actor) {
-      const deleted = await store.deleteClient(username, { actor, action: "client.delete", target: username });
+      const deleted = await store.deleteClient(username, {
+        actor,
+        action: "client.delete",
+        target: username,
+      });
       if (!deleted) throw notFound(`client '${username}'`);
     },
   };

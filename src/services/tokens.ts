@@ -48,7 +48,12 @@ export function createTokenService(store: Store): TokenService {
     async register(name, token, scope, actor) {
       await store.insertToken(
         { name, tokenSha256: sha256Hex(token), scope },
-        { actor, action: "token.create", target: `token:${name}`, details: { scope, source: "configuration" } },
+        {
+          actor,
+          action: "token.create",
+          target: `token:${name}`,
+          details: { scope, source: "configuration" },
+        },
       );
     },
 
@@ -57,7 +62,11 @@ export function createTokenService(store: Store): TokenService {
     },
 
     async revoke(name, actor) {
-      const revoked = await store.revokeToken(name, { actor, action: "token.revoke", target: `token:${name}` });
+      const revoked = await store.revokeToken(name, {
+        actor,
+        action: "token.revoke",
+        target: `token:${name}`,
+      });
       if (!revoked) throw notFound(`active token '${name}'`);
     },
 

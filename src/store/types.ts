@@ -1,3 +1,5 @@
+import type { Rule } from "../acl/types.js";
+
 /**
  * The storage interface: every read and write the service makes. Async on purpose, so the
  * synchronous SQLite driver never leaks into the core and a networked store can sit behind it.
@@ -88,7 +90,7 @@ export interface LoginRecord {
   readonly peerhost: string;
 }
 
-export interface Store {
+export interface Store extends AclStore {
   findClient(username: string): Promise<ClientRecord | null>;
   listClients(query: ClientQuery): Promise<ClientRecord[]>;
   /** false when the username is taken. */
@@ -101,7 +103,10 @@ export interface Store {
   deleteClient(username: string, audit: AuditEntry): Promise<boolean>;
   recordLogins(logins: readonly LoginRecord[]): Promise<void>;
 
-  insertToken(token: Omit<TokenRecord, "createdAt" | "lastUsedAt" | "revokedAt">, audit: AuditEntry): Promise<boolean>;
+  insertToken(
+    token: Omit<TokenRecord, "createdAt" | "lastUsedAt" | "revokedAt">,
+    audit: AuditEntry,
+  ): Promise<boolean>;
   findTokenBySha256(tokenSha256: string): Promise<TokenRecord | null>;
   listTokens(): Promise<TokenRecord[]>;
   revokeToken(name: string, audit: AuditEntry): Promise<boolean>;
@@ -113,4 +118,57 @@ export interface Store {
   /** Cheap liveness probe of the underlying database. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+// ---- topic authorization -------------------------------------------------------------------
+
+export type { Rule } from "../acl/types.js";
+
+/** A rule as evaluated for one client: where it came from (`client`, `role:<name>`, `default-role:<name>`). */
+export interface SourcedRule extends Rule {
+  readonly source: string;
+}
+
+export interface RoleRecord {
+  readonly name: string;
+  readonly description: string;
+  readonly isDefault: boolean;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly rules: Rule[];
+  /** How many clients have the role assigned (default roles apply to all regardless). */
+  readonly assignedClients: number;
+}
+
+export interface RoleInput {
+  readonly name: string;
+  readonly description: string;
+  readonly isDefault: boolean;
+  readonly rules: readonly Rule[];
+}
+
+export interface ClientAcl {
+  readonly roles: string[];
+  readonly rules: Rule[];
+}
+
+export interface AclStore {
+  /** The client and its rules in evaluation order, in one read: the /mqtt/acl hot path. */
+  findClientWithRules(username: string): Promise<{ client: ClientRecord; rules: SourcedRule[] } | null>;
+  listRoles(): Promise<RoleRecord[]>;
+  findRole(name: string): Promise<RoleRecord | null>;
+  /** false when the name is taken. */
+  insertRole(role: RoleInput, audit: AuditEntry): Promise<boolean>;
+  /** Replaces description, default flag and the whole rule list; false when there is no such role. */
+  replaceRole(role: RoleInput, audit: AuditEntry): Promise<boolean>;
+  deleteRole(name: string, audit: AuditEntry): Promise<"deleted" | "not_found" | "in_use">;
+  findClientAcl(username: string): Promise<ClientAcl | null>;
+  /** Replaces what is given; `unknown_role` names the first role that does not exist. */
+  replaceClientAcl(
+    username: string,
+    acl: Partial<ClientAcl>,
+    audit: AuditEntry,
+  ): Promise<
+    { ok: true } | { ok: false; reason: "not_found" } | { ok: false; reason: "unknown_role"; role: string }
+  >;
 }

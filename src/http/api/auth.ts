@@ -34,8 +34,13 @@ export function requireToken(tokens: TokenService): RequestHandler {
 
 /** Provisioning API bodies are JSON; anything else is refused before it is parsed. */
 export const requireJsonBody: RequestHandler = (req, _res, next) => {
-  if ((req.method === "POST" || req.method === "PATCH" || req.method === "PUT") && !req.is("application/json")) {
-    const hasBody = req.get("content-length") !== "0" && (req.get("content-length") !== undefined || req.get("transfer-encoding") !== undefined);
+  if (
+    (req.method === "POST" || req.method === "PATCH" || req.method === "PUT") &&
+    !req.is("application/json")
+  ) {
+    const hasBody =
+      req.get("content-length") !== "0" &&
+      (req.get("content-length") !== undefined || req.get("transfer-encoding") !== undefined);
     if (hasBody || req.get("content-type") !== undefined) {
       next(new AppError("unsupported_media_type", "request bodies must be application/json"));
       return;

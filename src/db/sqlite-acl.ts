@@ -1,0 +1,210 @@
+import type { AclStore, ClientRecord, RoleInput, RoleRecord, Rule, SourcedRule } from "../store/types.js";
+import type { Audited } from "./audit.js";
+import type { Db } from "./open.js";
+import type { ClientRow } from "./sqlite-store.js";
+
+interface RuleRow {
+  permission: Rule["permission"];
+  action: Rule["action"];
+  topic: string;
+  qos: string | null;
+  retain: number | null;
+}
+
+function rowToRule(r: RuleRow): Rule {
+  return {
+    permission: r.permission,
+    action: r.action,
+    topic: r.topic,
+    ...(r.qos !== null && { qos: r.qos.split(",").map(Number) }),
+    ...(r.retain !== null && { retain: r.retain === 1 }),
+  };
+}
+
+const ruleParams = (rule: Rule, position: number) => ({
+  position,
+  permission: rule.permission,
+  action: rule.action,
+  topic: rule.topic,
+  qos: rule.qos === undefined ? null : [...new Set(rule.qos)].sort().join(","),
+  retain: rule.retain === undefined ? null : rule.retain ? 1 : 0,
+});
+
+interface RoleRow {
+  name: string;
+  description: string;
+  is_default: number;
+  created_at: string;
+  updated_at: string;
+  assigned_clients: number;
+}
+
+export function createSqliteAclStore(
+  db: Db,
+  now: () => string,
+  audited: Audited,
+  rowToClient: (r: ClientRow) => ClientRecord,
+): AclStore {
+  const stmt = {
+    findClient: db.prepare<[string], ClientRow>("SELECT * FROM mqtt_clients WHERE username = ?"),
+    effectiveRules: db.prepare<[string], RuleRow & { source: string }>(
+      "SELECT source, permission, action, topic, qos, retain FROM effective_acl WHERE username = ? ORDER BY eval_order",
+    ),
+    roleRules: db.prepare<[string], RuleRow>(
+      "SELECT permission, action, topic, qos, retain FROM acl_rules WHERE role_name = ? ORDER BY position",
+    ),
+    clientRules: db.prepare<[string], RuleRow>(
+      "SELECT permission, action, topic, qos, retain FROM acl_rules WHERE client_username = ? ORDER BY position",
+    ),
+    clientRoles: db.prepare<[string], { role_name: string }>(
+      "SELECT role_name FROM client_roles WHERE client_username = ? ORDER BY position",
+    ),
+    roles: db.prepare<[], RoleRow>(
+      `SELECT r.*, (SELECT count(*) FROM client_roles cr WHERE cr.role_name = r.name) AS assigned_clients
+       FROM acl_roles r ORDER BY r.name`,
+    ),
+    role: db.prepare<[string], RoleRow>(
+      `SELECT r.*, (SELECT count(*) FROM client_roles cr WHERE cr.role_name = r.name) AS assigned_clients
+       FROM acl_roles r WHERE r.name = ?`,
+    ),
+    insertRole: db.prepare(
+      `INSERT INTO acl_roles (name, description, is_default, created_at, updated_at)
+       VALUES (@name, @description, @isDefault, @now, @now) ON CONFLICT DO NOTHING`,
+    ),
+    updateRole: db.prepare(
+      "UPDATE acl_roles SET description = @description, is_default = @isDefault, updated_at = @now WHERE name = @name",
+    ),
+    deleteRole: db.prepare("DELETE FROM acl_roles WHERE name = ?"),
+    roleInUse: db.prepare<[string], { n: number }>(
+      "SELECT count(*) AS n FROM client_roles WHERE role_name = ?",
+    ),
+    deleteRoleRules: db.prepare("DELETE FROM acl_rules WHERE role_name = ?"),
+    deleteClientRules: db.prepare("DELETE FROM acl_rules WHERE client_username = ?"),
+    insertRoleRule: db.prepare(
+      `INSERT INTO acl_rules (role_name, position, permission, action, topic, qos, retain)
+       VALUES (@owner, @position, @permission, @action, @topic, @qos, @retain)`,
+    ),
+    insertClientRule: db.prepare(
+      `INSERT INTO acl_rules (client_username, position, permission, action, topic, qos, retain)
+       VALUES (@owner, @position, @permission, @action, @topic, @qos, @retain)`,
+    ),
+    deleteClientRoles: db.prepare("DELETE FROM client_roles WHERE client_username = ?"),
+    insertClientRole: db.prepare(
+      "INSERT INTO client_roles (client_username, role_name, position) VALUES (?, ?, ?)",
+    ),
+    roleExists: db.prepare<[string], { name: string }>("SELECT name FROM acl_roles WHERE name = ?"),
+    touchClient: db.prepare("UPDATE mqtt_clients SET updated_at = ? WHERE username = ?"),
+  };
+
+  const toRole = (row: RoleRow): RoleRecord => ({
+    name: row.name,
+    description: row.description,
+    isDefault: row.is_default === 1,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    rules: stmt.roleRules.all(row.name).map(rowToRule),
+    assignedClients: row.assigned_clients,
+  });
+
+  const writeRoleRules = (role: RoleInput) => {
+    stmt.deleteRoleRules.run(role.name);
+    role.rules.forEach((rule, i) =>
+      stmt.insertRoleRule.run({ owner: role.name, ...ruleParams(rule, i + 1) }),
+    );
+  };
+
+  const roleParams = (role: RoleInput) => ({
+    name: role.name,
+    description: role.description,
+    isDefault: role.isDefault ? 1 : 0,
+    now: now(),
+  });
+
+  return {
+    async findClientWithRules(username) {
+      const row = stmt.findClient.get(username);
+      if (row === undefined) return null;
+      const rules: SourcedRule[] = stmt.effectiveRules
+        .all(username)
+        .map((r) => ({ ...rowToRule(r), source: r.source }));
+      return { client: rowToClient(row), rules };
+    },
+
+    async listRoles() {
+      return stmt.roles.all().map(toRole);
+    },
+
+    async findRole(name) {
+      const row = stmt.role.get(name);
+      return row === undefined ? null : toRole(row);
+    },
+
+    async insertRole(role, audit) {
+      return audited(
+        audit,
+        () => {
+          if (stmt.insertRole.run(roleParams(role)).changes !== 1) return false;
+          writeRoleRules(role);
+          return true;
+        },
+        (inserted) => inserted,
+      );
+    },
+
+    async replaceRole(role, audit) {
+      return audited(
+        audit,
+        () => {
+          if (stmt.updateRole.run(roleParams(role)).changes !== 1) return false;
+          writeRoleRules(role);
+          return true;
+        },
+        (updated) => updated,
+      );
+    },
+
+    async deleteRole(name, audit) {
+      return audited(
+        audit,
+        () => {
+          if (stmt.roleInUse.get(name)!.n > 0) return "in_use" as const;
+          return stmt.deleteRole.run(name).changes === 1 ? ("deleted" as const) : ("not_found" as const);
+        },
+        (result) => result === "deleted",
+      );
+    },
+
+    async findClientAcl(username) {
+      if (stmt.findClient.get(username) === undefined) return null;
+      return {
+        roles: stmt.clientRoles.all(username).map((r) => r.role_name),
+        rules: stmt.clientRules.all(username).map(rowToRule),
+      };
+    },
+
+    async replaceClientAcl(username, acl, audit) {
+      type Result = Awaited<ReturnType<AclStore["replaceClientAcl"]>>;
+      return audited(
+        audit,
+        (): Result => {
+          if (stmt.findClient.get(username) === undefined) return { ok: false, reason: "not_found" };
+          if (acl.roles !== undefined) {
+            const missing = acl.roles.find((role) => stmt.roleExists.get(role) === undefined);
+            if (missing !== undefined) return { ok: false, reason: "unknown_role", role: missing };
+            stmt.deleteClientRoles.run(username);
+            acl.roles.forEach((role, i) => stmt.insertClientRole.run(username, role, i + 1));
+          }
+          if (acl.rules !== undefined) {
+            stmt.deleteClientRules.run(username);
+            acl.rules.forEach((rule, i) =>
+              stmt.insertClientRule.run({ owner: username, ...ruleParams(rule, i + 1) }),
+            );
+          }
+          stmt.touchClient.run(now(), username);
+          return { ok: true };
+        },
+        (result) => result.ok,
+      );
+    },
+  };
+}
