@@ -29,7 +29,10 @@ export async function resolveHookSecret(config: Config, logger: Logger): Promise
   if (config.hookSecret !== undefined) return config.hookSecret;
   const path = join(stateDir(config), "hook-secret");
   if (await writeSecretFileOnce(path, randomBytes(32).toString("base64url"))) {
-    logger.warn({ path }, "no MQTT_AUTHD_HOOK_SECRET configured: generated one; put it in the broker's config");
+    logger.warn(
+      { path },
+      "no MQTT_AUTHD_HOOK_SECRET configured: generated one; put it in the broker's config",
+    );
   } else {
     logger.info({ path }, "using the hook secret from file");
   }
@@ -48,7 +51,12 @@ export async function ensureAdminToken(config: Config, tokens: TokenService, log
   const token = await tokens.create(name, "admin", "mqtt-authd");
   if (!(await writeSecretFileOnce(path, token))) {
     await tokens.revoke(name, "mqtt-authd");
-    throw new Error(`${path} exists but no usable admin token does; remove the file or set MQTT_AUTHD_ADMIN_TOKEN`);
+    throw new Error(
+      `${path} exists but no usable admin token does; remove the file or set MQTT_AUTHD_ADMIN_TOKEN`,
+    );
   }
-  logger.warn({ path, name }, "no admin token existed: created one; read it from the file, then delete the file");
+  logger.warn(
+    { path, name },
+    "no admin token existed: created one; read it from the file, then delete the file",
+  );
 }

@@ -103,10 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   for (const [name, value] of Object.entries(env)) {
     if (name.startsWith(PREFIX) && value !== "") raw[name.slice(PREFIX.length)] = value;
   }
-  const known = new Set([
-    ...Object.keys(envSchema.shape),
-    ...SECRET_KEYS.map((k) => `${k}_FILE`),
-  ]);
+  const known = new Set([...Object.keys(envSchema.shape), ...SECRET_KEYS.map((k) => `${k}_FILE`)]);
   const unknown = Object.keys(raw).filter((k) => !known.has(k));
   if (unknown.length > 0) {
     throw new ConfigError(`unknown variable ${unknown.map((k) => PREFIX + k).join(", ")}`);

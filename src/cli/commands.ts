@@ -2,9 +2,14 @@ import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import type { z } from "zod";
 import { AppError } from "../errors.js";
-import { createClientSchema, listClientsQuerySchema, tokenNameSchema, tokenScopeSchema } from "../schemas/clients.js";
-import type { ClientView } from "../services/clients.js";
+import {
+  createClientSchema,
+  listClientsQuerySchema,
+  tokenNameSchema,
+  tokenScopeSchema,
+} from "../schemas/clients.js";
 import type { Services } from "../service.js";
+import type { ClientView } from "../services/clients.js";
 import { promptSecret, readSecretFromStdin } from "./secret-input.js";
 
 export class UsageError extends Error {
@@ -51,7 +56,8 @@ async function obtainPassword(
   io: CliIo,
   values: { "password-stdin"?: boolean | undefined; generate?: boolean | undefined },
 ): Promise<string | undefined> {
-  if (values["password-stdin"] && values.generate) throw new UsageError("--password-stdin and --generate exclude each other");
+  if (values["password-stdin"] && values.generate)
+    throw new UsageError("--password-stdin and --generate exclude each other");
   if (values["password-stdin"]) return io.readStdin();
   if (values.generate || !io.stdinIsTty) return undefined;
   const first = await io.prompt("Password (empty to generate one): ");
@@ -64,7 +70,14 @@ function printClients(io: CliIo, clients: ClientView[]): void {
   io.out(["USERNAME", "STATE", "SUPERUSER", "CLIENT_ID", "EXPIRES_AT", "LAST_LOGIN_AT"].join("\t"));
   for (const c of clients) {
     io.out(
-      [c.username, c.state, c.is_superuser ? "yes" : "no", c.client_id ?? "-", c.expires_at ?? "-", c.last_login_at ?? "-"].join("\t"),
+      [
+        c.username,
+        c.state,
+        c.is_superuser ? "yes" : "no",
+        c.client_id ?? "-",
+        c.expires_at ?? "-",
+        c.last_login_at ?? "-",
+      ].join("\t"),
     );
   }
 }
@@ -98,7 +111,8 @@ export async function runTokenCommand(services: Services, io: CliIo, args: strin
       const tokens = await services.tokens.list();
       if (values.json) return io.out(JSON.stringify(tokens, null, 2));
       io.out(["NAME", "SCOPE", "CREATED_AT", "LAST_USED_AT", "REVOKED_AT"].join("\t"));
-      for (const t of tokens) io.out([t.name, t.scope, t.created_at, t.last_used_at ?? "-", t.revoked_at ?? "-"].join("\t"));
+      for (const t of tokens)
+        io.out([t.name, t.scope, t.created_at, t.last_used_at ?? "-", t.revoked_at ?? "-"].join("\t"));
       return;
     }
     case "revoke":
@@ -146,7 +160,10 @@ export async function runClientCommand(services: Services, io: CliIo, args: stri
         password === undefined ? input : { ...input, password },
         actor(),
       );
-      if (values.json) return io.out(JSON.stringify({ ...client, ...(generatedPassword && { password: generatedPassword }) }, null, 2));
+      if (values.json)
+        return io.out(
+          JSON.stringify({ ...client, ...(generatedPassword && { password: generatedPassword }) }, null, 2),
+        );
       io.out(`created client ${client.username}`);
       if (generatedPassword !== undefined) io.out(`password: ${generatedPassword}`);
       return;
@@ -183,7 +200,9 @@ export async function runClientCommand(services: Services, io: CliIo, args: stri
       return printClients(io, page.data);
     }
     default:
-      throw new UsageError(`unknown client command '${sub ?? ""}' (add, rotate, enable, disable, delete, show, list)`);
+      throw new UsageError(
+        `unknown client command '${sub ?? ""}' (add, rotate, enable, disable, delete, show, list)`,
+      );
   }
 }
 

@@ -4,7 +4,14 @@ import { migrate } from "../db/migrate.js";
 import { openDatabase } from "../db/open.js";
 import { createLogger } from "../logger.js";
 import { openServices } from "../service.js";
-import { type CliIo, defaultIo, describeError, runClientCommand, runTokenCommand, UsageError } from "./commands.js";
+import {
+  type CliIo,
+  defaultIo,
+  describeError,
+  runClientCommand,
+  runTokenCommand,
+  UsageError,
+} from "./commands.js";
 import { serve } from "./serve.js";
 
 const HELP = `mqtt-authd — credentials and topic ACLs for MQTT brokers (EMQX HTTP auth)
@@ -32,7 +39,9 @@ Configuration comes from MQTT_AUTHD_* environment variables (see the README), e.
 `;
 
 export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -91,7 +100,9 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, io: CliIo =
         throw new UsageError(`unknown command '${command}'; see mqtt-authd --help`);
     }
   } catch (err) {
-    process.stderr.write(`mqtt-authd: ${err instanceof ConfigError ? "configuration: " : ""}${describeError(err)}\n`);
+    process.stderr.write(
+      `mqtt-authd: ${err instanceof ConfigError ? "configuration: " : ""}${describeError(err)}\n`,
+    );
     return err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS") ? 2 : 1;
   }
 }

@@ -18,7 +18,9 @@ export async function readSecretFromStdin(stdin: NodeJS.ReadableStream = process
     if (size > MAX_STDIN_BYTES) throw new Error("stdin is larger than 1 MiB; expected one password");
     chunks.push(buf);
   }
-  return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+  return Buffer.concat(chunks)
+    .toString("utf8")
+    .replace(/\r?\n$/, "");
 }
 
 /** Prompts on the terminal without echoing what is typed. */

@@ -108,9 +108,9 @@ export function createSqliteAclStore(
 
   const writeRoleRules = (role: RoleInput) => {
     stmt.deleteRoleRules.run(role.name);
-    role.rules.forEach((rule, i) =>
-      stmt.insertRoleRule.run({ owner: role.name, ...ruleParams(rule, i + 1) }),
-    );
+    for (const [i, rule] of role.rules.entries()) {
+      stmt.insertRoleRule.run({ owner: role.name, ...ruleParams(rule, i + 1) });
+    }
   };
 
   const roleParams = (role: RoleInput) => ({
@@ -192,13 +192,13 @@ export function createSqliteAclStore(
             const missing = acl.roles.find((role) => stmt.roleExists.get(role) === undefined);
             if (missing !== undefined) return { ok: false, reason: "unknown_role", role: missing };
             stmt.deleteClientRoles.run(username);
-            acl.roles.forEach((role, i) => stmt.insertClientRole.run(username, role, i + 1));
+            for (const [i, role] of acl.roles.entries()) stmt.insertClientRole.run(username, role, i + 1);
           }
           if (acl.rules !== undefined) {
             stmt.deleteClientRules.run(username);
-            acl.rules.forEach((rule, i) =>
-              stmt.insertClientRule.run({ owner: username, ...ruleParams(rule, i + 1) }),
-            );
+            for (const [i, rule] of acl.rules.entries()) {
+              stmt.insertClientRule.run({ owner: username, ...ruleParams(rule, i + 1) });
+            }
           }
           stmt.touchClient.run(now(), username);
           return { ok: true };
