@@ -23,7 +23,7 @@ function isSafeValue(value: string, isFirstLevel: boolean): boolean {
   if (value === "" || UNSAFE_IN_VALUE.some((unsafe) => value.includes(unsafe))) return false;
   // A first level starting with "$" lands in broker-reserved space ($SYS, EMQX's $delayed
   // republishes to any topic), which a client choosing its own client ID must not reach.
-  return true;
+  return !(isFirstLevel && value.startsWith("$"));
 }
 
 /**

@@ -1,0 +1,183 @@
+import { describe, expect, it } from "vitest";
+import { filterCovers, topicMatches } from "../../src/acl/match.js";
+
+describe("topicMatches", () => {
+  // MQTT 3.1.1 §4.7.1.2, §4.7.1.3 and §4.7.2 (the same examples are in MQTT 5 §4.7).
+  it.each([
+    ["sport/tennis/player1/#", "sport/tennis/player1", true],
+    ["sport/tennis/player1/#", "sport/tennis/player1/ranking", true],
+    ["sport/tennis/player1/#", "sport/tennis/player1/score/wimbledon", true],
+    ["sport/#", "sport", true],
+    ["#", "sport", true],
+    ["#", "sport/tennis/player1", true],
+    ["sport/tennis/+", "sport/tennis/player1", true],
+    ["sport/tennis/+", "sport/tennis/player2", true],
+    ["sport/tennis/+", "sport/tennis/player1/ranking", false],
+    ["sport/+", "sport", false],
+    ["sport/+", "sport/", true],
+    ["+/+", "/finance", true],
+    ["/+", "/finance", true],
+    ["+", "/finance", false],
+    ["#", "$SYS/monitor/Clients", false],
+    ["+/monitor/Clients", "$SYS/monitor/Clients", false],
+    ["$SYS/#", "$SYS/monitor/Clients", true],
+    ["$SYS/monitor/+", "$SYS/monitor/Clients", true],
+  ])("spec example: %j vs %j → %s", (filter, name, expected) => {
+    expect(topicMatches(filter, name)).toBe(expected);
+  });
+
+  it.each([
+    // Literal filters compare level by level, case-sensitively.
+    ["a", "a", true],
+    ["a", "b", false],
+    ["a", "A", false],
+    ["a/b", "a/b", true],
+    ["a/b", "a/b/c", false],
+    ["a/b/c", "a/b", false],
+    ["a/b", "a/b/", false],
+    ["a//b", "a//b", true],
+    ["a//b", "a/b", false],
+    ["/", "/", true],
+    ["/", "//", false],
+    [" a", "a", false],
+    // "+" is exactly one level, empty levels included.
+    ["+", "a", true],
+    ["+", "", true],
+    ["+", "a/b", false],
+    ["+", "/", false],
+    ["a/+", "a/", true],
+    ["+/", "/", true],
+    ["+/+", "a/b", true],
+    ["+/+", "a", false],
+    ["+/+", "a/b/c", false],
+    ["a/+/c", "a/b/c", true],
+    ["a/+/c", "a//c", true],
+    ["a/+/c", "a/b/d", false],
+    ["a/+/c", "a/c", false],
+    // "#" is zero or more trailing levels.
+    ["a/#", "a", true],
+    ["a/#", "a/", true],
+    ["a/#", "a/b/c/d/e", true],
+    ["a/#", "ab", false],
+    ["a/#", "b/a", false],
+    ["a/+/#", "a", false],
+    ["a/+/#", "a/b", true],
+    ["a/+/#", "a/b/c", true],
+    ["+/#", "a", true],
+    ["+/#", "/", true],
+    ["#", "/", true],
+    ["/#", "/", true],
+    ["/#", "a", false],
+    // "$" topics: only a literal first level reaches them.
+    ["#", "$SYS", false],
+    ["+", "$SYS", false],
+    ["+/#", "$SYS/a", false],
+    ["+/+", "$x/a", false],
+    ["$SYS", "$SYS", true],
+    ["$SYS/#", "$SYS", true],
+    ["$SYS/+", "$SYS/a", true],
+    ["$SYS/+/+", "$SYS/a/b", true],
+    ["$share/g/#", "$share/g/a", true],
+    ["$delayed/+/#", "$delayed/10/a/b", true],
+    ["$SYS/#", "SYS/a", false],
+    // "$" below the first level is an ordinary character.
+    ["a/+", "a/$b", true],
+    ["a/#", "a/$b/c", true],
+    ["+/$b", "a/$b", true],
+    ["+/+", "a$/b", true],
+  ])("%j vs %j → %s", (filter, name, expected) => {
+    expect(topicMatches(filter, name)).toBe(expected);
+  });
+});
+
+describe("filterCovers", () => {
+  it.each([
+    // From the brief of this module.
+    ["a/#", "a/+/b", true],
+    ["a/#", "a/#", true],
+    ["a/#", "a", true],
+    ["a/+", "a/#", false],
+    ["a/+", "a/+/b", false],
+    ["+/b", "$SYS/b", false],
+    ["#", "$SYS/#", false],
+    ["$SYS/#", "$SYS/+", true],
+    // A requested filter starting with a wildcard matches no "$" topic.
+    ["#", "+/x", true],
+    ["#", "#", true],
+    ["#", "+", true],
+    ["#", "+/#", true],
+    ["+/#", "+/+", true],
+    ["+/+", "+/x", true],
+    ["+", "+", true],
+    ["+", "#", false],
+    ["+/+", "#", false],
+    ["+/+", "+/#", false],
+    // "$" rules cover "$" requests only through a literal first level.
+    ["+", "$SYS", false],
+    ["+/#", "$SYS/#", false],
+    ["+/+", "$SYS/b", false],
+    ["$SYS/#", "$SYS/#", true],
+    ["$SYS/#", "$SYS", true],
+    ["$SYS/#", "$SYS/monitor/+", true],
+    ["$SYS/+", "$SYS/#", false],
+    ["$SYS/+/Clients", "$SYS/monitor/Clients", true],
+    ["$SYS/#", "+/monitor", false],
+    ["$SYS/#", "#", false],
+    ["$x", "$x", true],
+    ["$x", "$y", false],
+    // Identity and literals.
+    ["a", "a", true],
+    ["a", "b", false],
+    ["a/b", "a/b", true],
+    ["a/b", "a/+", false],
+    ["a/b", "a/#", false],
+    ["a/b", "a", false],
+    ["a", "a/b", false],
+    ["a//b", "a/+/b", false],
+    ["a/+/b", "a//b", true],
+    // "+" in the rule covers one level of any request but "#".
+    ["a/+", "a/b", true],
+    ["a/+", "a/+", true],
+    ["a/+", "a/", true],
+    ["a/+", "a", false],
+    ["a/+/c", "a/+/c", true],
+    ["a/+/c", "a/b/c", true],
+    ["a/+/c", "a/+/d", false],
+    ["a/+/c", "a/+/+", false],
+    ["a/+/c", "a/+/#", false],
+    ["a/+/+", "a/+/c", true],
+    ["a/+/+", "a/b/#", false],
+    ["+/b", "a/b", true],
+    ["+/b", "+/b", true],
+    ["+/b", "a/+", false],
+    // "#" in the rule covers the parent level and anything below it.
+    ["a/#", "a/b", true],
+    ["a/#", "a/b/#", true],
+    ["a/#", "a/+/#", true],
+    ["a/#", "a/", true],
+    ["a/#", "+/b", false],
+    ["a/#", "#", false],
+    ["a/#", "b/#", false],
+    ["a/b/#", "a/#", false],
+    ["a/b/#", "a/b", true],
+    ["a/b/#", "a/+", false],
+    ["a/+/#", "a/#", false],
+    ["a/+/#", "a/+", true],
+    ["a/+/#", "a/b/+/#", true],
+    ["a/+/#", "a/+/#", true],
+    ["/#", "/+", true],
+    ["/#", "+", false],
+    // A requested "#" also matches its parent, which only a rule "#" at that level covers.
+    ["a/+/#", "a/b/#", true],
+    ["a/+/+/#", "a/b/#", false],
+    // Except where that parent would be the empty string, which is not a topic name.
+    ["+/#", "#", true],
+    ["/+/#", "/#", true],
+    ["+/+/#", "/#", true],
+    ["/+", "/#", false],
+    ["+/+/#", "+/#", false],
+    ["//+/#", "//#", false],
+  ])("rule %j covers %j → %s", (rule, requested, expected) => {
+    expect(filterCovers(rule, requested)).toBe(expected);
+  });
+});
