@@ -32,8 +32,9 @@ export function createApp(deps: AppDeps): Express {
   app.set("query parser", "simple");
   app.use(requestLog(deps.logger));
 
-  app.use(["/mqtt"], requireHookSecret(deps.config.hookSecretHeader, deps.hookSecret));
   app.use(
+    "/mqtt",
+    requireHookSecret(deps.config.hookSecretHeader, deps.hookSecret),
     emqxHooks({
       authenticate: deps.authenticate,
       authorize: deps.authorize,

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 
 /**
@@ -43,6 +44,21 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(100, 120_000).default(10_000),
   LAST_LOGIN_FLUSH_MS: int(10, 60_000).default(1000),
   EMQX_ACL_IN_AUTH: bool.default(true),
+  // Slow verifies at once: one per core (argon2 with p=1 keeps one core busy).
+  VERIFY_CONCURRENCY: int(1, 256).default(availableParallelism()),
+  // From arrival to answer. EMQX's authn request_timeout is 5 s; one second is left for the network
+  // and EMQX's own queue, so the broker never sees an answer after it gave up.
+  DEADLINE_MS: int(100, 60_000).default(4000),
+  FAST_PATH_TTL_S: int(1, 30 * 86400).default(3600),
+  FAST_PATH_MAX_ENTRIES: int(1, 10_000_000).default(100_000),
+  LOCKOUT_WINDOW_S: int(1, 86400).default(900),
+  LOCKOUT_PAIR_THRESHOLD: int(1, 1_000_000).default(5),
+  LOCKOUT_USERNAME_THRESHOLD: int(1, 1_000_000).default(50),
+  LOCKOUT_SOURCE_THRESHOLD: int(1, 1_000_000).default(500),
+  LOCKOUT_BASE_S: int(1, 86400).default(60),
+  LOCKOUT_MAX_S: int(1, 7 * 86400).default(3600),
+  FAILURE_RETENTION_DAYS: int(1, 3650).default(30),
+  AUDIT_RETENTION_DAYS: int(1, 36500).default(365),
   ACL_NO_MATCH: z.enum(["allow", "deny"]).default("deny"),
 });
 
@@ -71,6 +87,18 @@ export interface Config {
   readonly lastLoginFlushMs: number;
   readonly emqxAclInAuth: boolean;
   readonly aclNoMatch: "allow" | "deny";
+  readonly verifyConcurrency: number;
+  readonly deadlineMs: number;
+  readonly fastPath: { readonly ttlMs: number; readonly maxEntries: number };
+  readonly lockout: {
+    readonly windowMs: number;
+    readonly pairThreshold: number;
+    readonly usernameThreshold: number;
+    readonly sourceThreshold: number;
+    readonly baseLockMs: number;
+    readonly maxLockMs: number;
+  };
+  readonly retention: { readonly failureDays: number; readonly auditDays: number };
 }
 
 export class ConfigError extends Error {
@@ -143,5 +171,17 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     lastLoginFlushMs: e.LAST_LOGIN_FLUSH_MS,
     emqxAclInAuth: e.EMQX_ACL_IN_AUTH,
     aclNoMatch: e.ACL_NO_MATCH,
+    verifyConcurrency: e.VERIFY_CONCURRENCY,
+    deadlineMs: e.DEADLINE_MS,
+    fastPath: Object.freeze({ ttlMs: e.FAST_PATH_TTL_S * 1000, maxEntries: e.FAST_PATH_MAX_ENTRIES }),
+    lockout: Object.freeze({
+      windowMs: e.LOCKOUT_WINDOW_S * 1000,
+      pairThreshold: e.LOCKOUT_PAIR_THRESHOLD,
+      usernameThreshold: e.LOCKOUT_USERNAME_THRESHOLD,
+      sourceThreshold: e.LOCKOUT_SOURCE_THRESHOLD,
+      baseLockMs: e.LOCKOUT_BASE_S * 1000,
+      maxLockMs: e.LOCKOUT_MAX_S * 1000,
+    }),
+    retention: Object.freeze({ failureDays: e.FAILURE_RETENTION_DAYS, auditDays: e.AUDIT_RETENTION_DAYS }),
   });
 }

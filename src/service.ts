@@ -3,9 +3,13 @@ import type { Logger } from "pino";
 import { createApp } from "./app.js";
 import { ensureAdminToken, resolveHookSecret } from "./bootstrap.js";
 import type { Config } from "./config.js";
+import { type Admission, createAdmission } from "./core/admission.js";
+import { type AuthEvents, createAuthEvents } from "./core/auth-events.js";
 import { type Authenticate, createAuthenticator } from "./core/authenticate.js";
 import { type Authorize, createAuthorizer } from "./core/authorize.js";
-import { createLoginRecorder, type LoginRecorder } from "./core/login-recorder.js";
+import { createLockouts } from "./core/lockout.js";
+import { createVerifyTiming } from "./core/timing.js";
+import { createVerifyCache, type VerifyCache } from "./core/verify-cache.js";
 import { migrate } from "./db/migrate.js";
 import { openDatabase } from "./db/open.js";
 import { createSqliteStore } from "./db/sqlite-store.js";
@@ -23,7 +27,9 @@ export interface Services {
   readonly passwords: PasswordService;
   readonly clients: ClientService;
   readonly tokens: TokenService;
-  readonly logins: LoginRecorder;
+  readonly events: AuthEvents;
+  readonly cache: VerifyCache;
+  readonly admission: Admission;
   readonly authenticate: Authenticate;
   readonly authorize: Authorize;
   readonly acl: AclService;
@@ -42,12 +48,21 @@ export async function openServices(config: Config, logger: Logger): Promise<Serv
   }
   const store = createSqliteStore(db);
   const passwords = createPasswordService(config.argon2);
-  const logins = createLoginRecorder(store, logger, config.lastLoginFlushMs);
+  const events = createAuthEvents(store, logger, config.lastLoginFlushMs);
+  const cache = createVerifyCache(config.fastPath);
+  // A first guess of one verify's duration; both estimates follow real measurements from then on.
+  const initialVerifyMs = 50;
+  const admission = createAdmission({ concurrency: config.verifyConcurrency, initialVerifyMs });
   const authenticate = createAuthenticator({
     store,
     passwords,
-    logins,
+    events,
+    cache,
+    admission,
+    lockouts: createLockouts({ store, policy: config.lockout, logger }),
+    timing: createVerifyTiming({ initialMs: initialVerifyMs }),
     logger,
+    deadlineMs: config.deadlineMs,
     unknownUser: config.unknownUser,
     passwordMaxBytes: config.passwordMaxBytes,
     withRules: config.emqxAclInAuth,
@@ -60,12 +75,14 @@ export async function openServices(config: Config, logger: Logger): Promise<Serv
     passwords,
     clients: createClientService({ store, passwords, config }),
     tokens: createTokenService(store),
-    logins,
+    events,
+    cache,
+    admission,
     authenticate,
     authorize,
     acl: createAclService({ store, authorize }),
     async close() {
-      await logins.close();
+      await events.close();
       await store.close();
     },
   };

@@ -19,10 +19,24 @@ export async function serve(services: Services): Promise<{ server: Server; stop:
   const port = typeof address === "object" && address !== null ? address.port : config.port;
   logger.info({ host: config.host, port, db: config.dbPath }, "mqtt-authd listening");
 
+  const prune = () => {
+    const daysAgo = (days: number) => new Date(Date.now() - days * 86400_000).toISOString();
+    services.store
+      .prune({ failures: daysAgo(config.retention.failureDays), audit: daysAgo(config.retention.auditDays) })
+      .then((removed) => {
+        if (removed.failures + removed.audit > 0) logger.info(removed, "retention: old rows removed");
+      })
+      .catch((err: unknown) => logger.error({ err }, "retention: prune failed"));
+  };
+  prune();
+  const pruneTimer = setInterval(prune, 3600_000);
+  pruneTimer.unref();
+
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
       logger.info("shutting down: no new connections, finishing in-flight requests");
+      clearInterval(pruneTimer);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);

@@ -1,7 +1,13 @@
+import { createHmac, randomBytes } from "node:crypto";
+import { LRUCache } from "lru-cache";
 import type { Logger } from "pino";
 import type { PasswordService } from "../passwords/service.js";
 import type { ClientRecord, SourcedRule, Store } from "../store/types.js";
-import type { LoginRecorder } from "./login-recorder.js";
+import { type Admission, SHED } from "./admission.js";
+import type { AuthEvents } from "./auth-events.js";
+import type { Lockouts } from "./lockout.js";
+import type { VerifyTiming } from "./timing.js";
+import type { VerifyCache } from "./verify-cache.js";
 
 /** What every broker edge hands the core, whatever its wire format. */
 export interface AuthnRequest {
@@ -17,25 +23,37 @@ export type DenyReason =
   | "disabled"
   | "expired"
   | "client_id_mismatch"
-  | "password_too_long";
+  | "password_too_long"
+  | "locked_out";
 
 export type AuthnDecision =
   /** `rules`: the client's ACL in evaluation order, when the edge asked for it (EMQX's login `acl`). */
-  | { readonly result: "allow"; readonly client: ClientRecord; readonly rules?: SourcedRule[] }
+  | {
+      readonly result: "allow";
+      readonly client: ClientRecord;
+      readonly rules?: SourcedRule[];
+      readonly path: "fast" | "slow";
+    }
   | { readonly result: "deny"; readonly reason: DenyReason }
-  /** The broker should ask its next authenticator: unknown user in a chain, or we cannot decide now. */
-  | { readonly result: "ignore"; readonly reason: "unknown_user" | "unavailable" };
+  /** Ask the next authenticator: unknown user in a chain, overloaded, or we cannot decide now. */
+  | { readonly result: "ignore"; readonly reason: "unknown_user" | "overloaded" | "unavailable" };
 
 export interface AuthenticatorDeps {
   readonly store: Store;
   readonly passwords: PasswordService;
-  readonly logins: LoginRecorder;
+  readonly events: AuthEvents;
+  readonly cache: VerifyCache;
+  readonly admission: Admission;
+  readonly lockouts: Lockouts;
+  readonly timing: VerifyTiming;
   readonly logger: Logger;
   readonly unknownUser: "deny" | "ignore";
   readonly passwordMaxBytes: number;
+  /** Budget from arrival to answer; below the broker's timeout (EMQX authn: 5 s). */
+  readonly deadlineMs: number;
   /** Read the client's rules with its row (one query), to hand them to the broker at login. */
   readonly withRules: boolean;
-  readonly now?: () => Date;
+  readonly now?: () => number;
 }
 
 export type Authenticate = (req: AuthnRequest) => Promise<AuthnDecision>;
@@ -44,50 +62,123 @@ export function isExpired(client: ClientRecord, at: Date): boolean {
   return client.expiresAt !== null && Date.parse(client.expiresAt) <= at.getTime();
 }
 
+/**
+ * One CONNECT, decided (shared/DESIGN.md): read the row; refuse what needs no hash; refuse locked-out
+ * keys without hashing; the fast path for a password that already verified against this exact hash;
+ * otherwise a slow verify through admission control, answered "ignore" if it cannot finish in time.
+ */
 export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
-  const now = deps.now ?? (() => new Date());
+  const now = deps.now ?? Date.now;
+  const { cache, events, lockouts, timing } = deps;
 
-  const upgradeHash = async (client: ClientRecord, password: string): Promise<void> => {
-    const next = await deps.passwords.hash(password, client.passwordOrigin);
-    // Compare-and-set on the old hash: an admin who rotated the password meanwhile wins.
-    const replaced = await deps.store.replacePasswordHash(client.username, client.passwordHash, next);
-    deps.logger.info(
-      { username: client.username, from: client.hashFormat, replaced },
-      "password hash upgraded",
-    );
+  // Wrong passwords already refused against the current hash: an EMQX retry or a device repeating a
+  // stale password is answered without another argon2 run, and counted toward lockout only once.
+  const failedKey = randomBytes(32);
+  const failed = new LRUCache<string, string>({ max: 100_000, ttl: 15 * 60_000 });
+  const fingerprint = (username: string, password: string) =>
+    createHmac("sha256", failedKey).update(username).update("\0").update(password).digest("base64");
+
+  const read = async (username: string) =>
+    deps.withRules
+      ? deps.store.findClientWithRules(username)
+      : ((client) => (client === null ? null : { client, rules: undefined }))(
+          await deps.store.findClient(username),
+        );
+
+  const upgradeIfDue = (client: ClientRecord, password: string) => {
+    if (!deps.passwords.needsUpgrade(client.passwordHash, client.passwordOrigin)) return;
+    // Background work: only when no login is waiting for a verify slot; a later login retries.
+    deps.admission
+      .runIfIdle(async () => {
+        const next = await deps.passwords.hash(password, client.passwordOrigin);
+        // Compare-and-set on the old hash: an admin who rotated the password meanwhile wins.
+        const replaced = await deps.store.replacePasswordHash(client.username, client.passwordHash, next);
+        if (replaced) cache.remember(client.username, next.hash, password);
+        deps.logger.info(
+          { username: client.username, from: client.hashFormat, replaced },
+          "password hash upgraded",
+        );
+      })
+      .catch((err: unknown) =>
+        deps.logger.warn({ err, username: client.username }, "password hash upgrade failed"),
+      );
   };
 
   return async (req) => {
+    const arrived = now();
+    const deadlineAt = arrived + deps.deadlineMs;
+    const fail = (reason: DenyReason): AuthnDecision => {
+      events.failure({ at: new Date(arrived).toISOString(), ...pick(req), reason });
+      return { result: "deny", reason };
+    };
+
     // Larger than anything we would store: refuse without hashing (a huge input is a CPU attack).
-    if (Buffer.byteLength(req.password, "utf8") > deps.passwordMaxBytes) {
-      return { result: "deny", reason: "password_too_long" };
-    }
-    const found = deps.withRules
-      ? await deps.store.findClientWithRules(req.username)
-      : { client: await deps.store.findClient(req.username), rules: undefined };
+    if (Buffer.byteLength(req.password, "utf8") > deps.passwordMaxBytes) return fail("password_too_long");
+
+    const found = await read(req.username);
     const client = found?.client ?? null;
+    // Not written to login_failures: the lockout row already tells the story, and a flood of
+    // locked-out attempts must not turn into a flood of writes.
+    if ((await lockouts.check(req.username, req.peerhost, client?.lastLoginPeerhost ?? null)) !== null) {
+      return { result: "deny", reason: "locked_out" };
+    }
     if (client === null) {
+      events.failure({ at: new Date(arrived).toISOString(), ...pick(req), reason: "unknown_user" });
+      lockouts.recordFailure(req.username, req.peerhost, false);
+      await timing.imitate(deadlineAt);
       return deps.unknownUser === "ignore"
         ? { result: "ignore", reason: "unknown_user" }
         : { result: "deny", reason: "unknown_user" };
     }
-    if (!client.isEnabled) return { result: "deny", reason: "disabled" };
-    const at = now();
-    if (isExpired(client, at)) return { result: "deny", reason: "expired" };
-    if (client.boundClientId !== null && client.boundClientId !== req.clientid) {
-      return { result: "deny", reason: "client_id_mismatch" };
+    if (!client.isEnabled) return fail("disabled");
+    if (isExpired(client, new Date(arrived))) return fail("expired");
+    if (client.boundClientId !== null && client.boundClientId !== req.clientid)
+      return fail("client_id_mismatch");
+
+    const allow = (path: "fast" | "slow"): AuthnDecision => {
+      lockouts.recordSuccess(client.username, req.peerhost);
+      events.login({
+        username: client.username,
+        at: new Date(arrived).toISOString(),
+        peerhost: req.peerhost,
+      });
+      upgradeIfDue(client, req.password);
+      return found?.rules === undefined
+        ? { result: "allow", client, path }
+        : { result: "allow", client, rules: found.rules, path };
+    };
+    const wrongPassword = (counted: boolean): AuthnDecision => {
+      if (counted) lockouts.recordFailure(client.username, req.peerhost, true);
+      return fail("bad_password");
+    };
+
+    const fast = cache.check(client.username, client.passwordHash, req.password);
+    if (fast === "match") return allow("fast");
+    const key = fingerprint(client.username, req.password);
+    if (fast === "mismatch" || failed.get(key) === client.passwordHash) {
+      const firstTime = failed.get(key) !== client.passwordHash;
+      failed.set(key, client.passwordHash);
+      await timing.imitate(deadlineAt);
+      return wrongPassword(firstTime);
     }
-    if (!(await deps.passwords.verify(client.passwordHash, req.password))) {
-      return { result: "deny", reason: "bad_password" };
+
+    const verified = await deps.admission.run(
+      () => deps.passwords.verify(client.passwordHash, req.password),
+      deadlineAt,
+    );
+    if (verified === SHED) return { result: "ignore", reason: "overloaded" };
+    timing.observe(now() - arrived);
+    if (!verified) {
+      failed.set(key, client.passwordHash);
+      return wrongPassword(true);
     }
-    deps.logins.record({ username: client.username, at: at.toISOString(), peerhost: req.peerhost });
-    if (deps.passwords.needsUpgrade(client.passwordHash, client.passwordOrigin)) {
-      upgradeHash(client, req.password).catch((err: unknown) =>
-        deps.logger.warn({ err, username: client.username }, "password hash upgrade failed"),
-      );
-    }
-    return found?.rules === undefined
-      ? { result: "allow", client }
-      : { result: "allow", client, rules: found.rules };
+    cache.remember(client.username, client.passwordHash, req.password);
+    return allow("slow");
   };
 }
+
+const pick = (req: AuthnRequest) => ({
+  username: req.username,
+  peerhost: req.peerhost,
+  clientid: req.clientid,
+});

@@ -13,6 +13,7 @@ import type {
 import { createAudited } from "./audit.js";
 import type { Db } from "./open.js";
 import { createSqliteAclStore } from "./sqlite-acl.js";
+import { createSqliteSecurityStore } from "./sqlite-security.js";
 
 export interface ClientRow {
   username: string;
@@ -141,6 +142,7 @@ export function createSqliteStore(db: Db, now: () => string = () => new Date().t
 
   return {
     ...createSqliteAclStore(db, now, audited, rowToClient),
+    ...createSqliteSecurityStore(db, audited),
 
     async findClient(username) {
       return findClient(username);

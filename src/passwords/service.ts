@@ -13,7 +13,8 @@ export interface PasswordService {
 }
 
 export function createPasswordService(profiles: Config["argon2"]): PasswordService {
-  const profileFor = (origin: PasswordOrigin) => (origin === "generated" ? profiles.generated : profiles.chosen);
+  const profileFor = (origin: PasswordOrigin) =>
+    origin === "generated" ? profiles.generated : profiles.chosen;
 
   return {
     async hash(password, origin) {
@@ -34,7 +35,9 @@ export function createPasswordService(profiles: Config["argon2"]): PasswordServi
       if (params === null) return true;
       const want = profileFor(origin);
       return (
-        params.memoryCost < want.memoryCost || params.timeCost < want.timeCost || params.parallelism < want.parallelism
+        params.memoryCost < want.memoryCost ||
+        params.timeCost < want.timeCost ||
+        params.parallelism < want.parallelism
       );
     },
   };

@@ -90,7 +90,7 @@ export interface LoginRecord {
   readonly peerhost: string;
 }
 
-export interface Store extends AclStore {
+export interface Store extends AclStore, SecurityStore {
   findClient(username: string): Promise<ClientRecord | null>;
   listClients(query: ClientQuery): Promise<ClientRecord[]>;
   /** false when the username is taken. */
@@ -171,4 +171,41 @@ export interface AclStore {
   ): Promise<
     { ok: true } | { ok: false; reason: "not_found" } | { ok: false; reason: "unknown_role"; role: string }
   >;
+}
+
+// ---- failed logins and lockouts --------------------------------------------------------------
+
+export interface FailureRecord {
+  readonly at: string;
+  readonly username: string;
+  readonly peerhost: string;
+  readonly clientid: string;
+  readonly reason: string;
+}
+
+export type LockoutScope = "username+peerhost" | "username" | "peerhost";
+
+export interface LockoutRecord {
+  readonly scope: LockoutScope;
+  /** "" for scope peerhost. */
+  readonly username: string;
+  /** "" for scope username. */
+  readonly peerhost: string;
+  readonly failures: number;
+  readonly lockCount: number;
+  readonly lockedAt: string;
+  readonly lockedUntil: string;
+}
+
+export interface SecurityStore {
+  recordFailures(failures: readonly FailureRecord[]): Promise<void>;
+  /** Lockouts in force at `at` that cover this username and/or source. */
+  findActiveLockouts(username: string, peerhost: string, at: string): Promise<LockoutRecord[]>;
+  upsertLockout(lockout: LockoutRecord): Promise<void>;
+  listLockouts(query: { activeAt?: string; username?: string; peerhost?: string }): Promise<LockoutRecord[]>;
+  /** Removes the lockouts naming this username and/or source; returns how many. */
+  clearLockouts(query: { username?: string; peerhost?: string }, audit: AuditEntry): Promise<number>;
+  listFailures(query: { limit: number; username?: string }): Promise<FailureRecord[]>;
+  /** Retention: deletes failures and audit rows older than the given times. */
+  prune(before: { failures: string; audit: string }): Promise<{ failures: number; audit: number }>;
 }

@@ -96,6 +96,7 @@ export interface EmqxHookDeps {
   readonly noMatch: "allow" | "deny";
 }
 
+/** Mounted at `/mqtt`, behind the hook secret. */
 export function emqxHooks(deps: EmqxHookDeps): Router {
   const router = Router();
   // EMQX sends exactly `application/json` or a form; bodies are small (a password is at most 64 KiB).
@@ -108,7 +109,7 @@ export function emqxHooks(deps: EmqxHookDeps): Router {
     const fields = parseOr400(emqxAuthnSchema, hookFields(req), "authentication request");
     const decision = await decideOrIgnore(req, () => deps.authenticate(fields));
     const who = { username: fields.username, clientid: fields.clientid, peerhost: fields.peerhost };
-    if (decision.result === "allow") req.log.debug(who, "authn allow");
+    if (decision.result === "allow") req.log.debug({ ...who, path: decision.path }, "authn allow");
     else req.log.info({ ...who, reason: decision.reason }, `authn ${decision.result}`);
     res.status(200).json(renderAuthn(decision, { clientid: fields.clientid, noMatch: deps.noMatch }));
   };
@@ -123,9 +124,9 @@ export function emqxHooks(deps: EmqxHookDeps): Router {
     res.status(200).json({ result: decision.result });
   };
 
-  router.post("/mqtt/auth", auth);
-  router.get("/mqtt/auth", auth);
-  router.post("/mqtt/acl", acl);
-  router.get("/mqtt/acl", acl);
+  router.post("/auth", auth);
+  router.get("/auth", auth);
+  router.post("/acl", acl);
+  router.get("/acl", acl);
   return router;
 }

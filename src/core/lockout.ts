@@ -1,0 +1,111 @@
+import { LRUCache } from "lru-cache";
+import type { Logger } from "pino";
+import type { LockoutRecord, LockoutScope, SecurityStore } from "../store/types.js";
+
+/**
+ * Brute-force protection with escalating backoff.
+ *
+ * Three keys are counted, each with its own threshold:
+ * - (username, source): low threshold. An attacker guessing from one address locks only that pair;
+ *   the real device, connecting from its own address, is untouched.
+ * - username: a much higher threshold, for guessing spread over many addresses. It never applies to
+ *   the source the client last logged in from, so an attacker cannot lock a device out from elsewhere.
+ * - source: the highest threshold (fleets behind NAT share one address), for credential stuffing
+ *   across many usernames from one address.
+ *
+ * Only *distinct* wrong passwords count (the caller dedups): EMQX retries a request up to twice, and
+ * a misconfigured device repeating one wrong password is not an attacker gaining information.
+ *
+ * Counters live in this process; lockouts are written to the store, which is the authority: admins
+ * see and clear them there, and every process sharing the database honours them.
+ */
+
+export interface LockoutPolicy {
+  readonly windowMs: number;
+  readonly pairThreshold: number;
+  readonly usernameThreshold: number;
+  readonly sourceThreshold: number;
+  readonly baseLockMs: number;
+  readonly maxLockMs: number;
+}
+
+interface Counter {
+  windowStart: number;
+  failures: number;
+  lockCount: number;
+}
+
+export interface Lockouts {
+  /** The lockout that refuses this attempt, or null. */
+  check(username: string, peerhost: string, lastLoginPeerhost: string | null): Promise<LockoutRecord | null>;
+  /** Counts one distinct failure; may lock a key (written to the store without delaying the answer). */
+  recordFailure(username: string, peerhost: string, knownUser: boolean): void;
+  recordSuccess(username: string, peerhost: string): void;
+}
+
+export function createLockouts(deps: {
+  store: SecurityStore;
+  policy: LockoutPolicy;
+  logger: Logger;
+  now?: () => number;
+}): Lockouts {
+  const { policy } = deps;
+  const now = deps.now ?? Date.now;
+  // Bounded: an attacker inventing usernames or sources cannot grow this without limit.
+  const counters = new LRUCache<string, Counter>({ max: 200_000, ttl: 24 * 3600_000 });
+
+  const bump = (scope: LockoutScope, username: string, peerhost: string, threshold: number) => {
+    const key = `${scope}\0${username}\0${peerhost}`;
+    const at = now();
+    let c = counters.get(key);
+    if (c === undefined || at - c.windowStart > policy.windowMs) {
+      c = { windowStart: at, failures: 0, lockCount: c?.lockCount ?? 0 };
+      counters.set(key, c);
+    }
+    c.failures++;
+    if (c.failures < threshold) return;
+    const lockMs = Math.min(policy.maxLockMs, policy.baseLockMs * 2 ** c.lockCount);
+    const lockout: LockoutRecord = {
+      scope,
+      username,
+      peerhost,
+      failures: c.failures,
+      lockCount: c.lockCount + 1,
+      lockedAt: new Date(at).toISOString(),
+      lockedUntil: new Date(at + lockMs).toISOString(),
+    };
+    c.lockCount++;
+    c.failures = 0;
+    c.windowStart = at;
+    deps.logger.warn(
+      { scope, username, peerhost, lockedUntil: lockout.lockedUntil },
+      "locked out after repeated failures",
+    );
+    deps.store
+      .upsertLockout(lockout)
+      .catch((err: unknown) => deps.logger.error({ err }, "could not store lockout"));
+  };
+
+  return {
+    async check(username, peerhost, lastLoginPeerhost) {
+      const active = await deps.store.findActiveLockouts(username, peerhost, new Date(now()).toISOString());
+      return (
+        active.find(
+          (l) => !(l.scope === "username" && lastLoginPeerhost !== null && lastLoginPeerhost === peerhost),
+        ) ?? null
+      );
+    },
+
+    recordFailure(username, peerhost, knownUser) {
+      if (knownUser) {
+        bump("username+peerhost", username, peerhost, policy.pairThreshold);
+        bump("username", username, "", policy.usernameThreshold);
+      }
+      if (peerhost !== "") bump("peerhost", "", peerhost, policy.sourceThreshold);
+    },
+
+    recordSuccess(username, peerhost) {
+      counters.delete(`username+peerhost\0${username}\0${peerhost}`);
+    },
+  };
+}
