@@ -15,7 +15,7 @@ import type { ClientService } from "./services/clients.js";
 import type { TokenService } from "./services/tokens.js";
 
 export interface AppDeps {
-  readonly config: Pick<Config, "hookSecretHeader" | "aclNoMatch">;
+  readonly config: Pick<Config, "hookSecretHeader" | "aclNoMatch" | "contracts">;
   readonly hookSecret: string;
   readonly logger: Logger;
   readonly authenticate: Authenticate;
@@ -32,15 +32,17 @@ export function createApp(deps: AppDeps): Express {
   app.set("query parser", "simple");
   app.use(requestLog(deps.logger));
 
-  app.use(
-    "/mqtt",
-    requireHookSecret(deps.config.hookSecretHeader, deps.hookSecret),
-    emqxHooks({
-      authenticate: deps.authenticate,
-      authorize: deps.authorize,
-      noMatch: deps.config.aclNoMatch,
-    }),
-  );
+  if (deps.config.contracts.has("emqx")) {
+    app.use(
+      "/mqtt",
+      requireHookSecret(deps.config.hookSecretHeader, deps.hookSecret),
+      emqxHooks({
+        authenticate: deps.authenticate,
+        authorize: deps.authorize,
+        noMatch: deps.config.aclNoMatch,
+      }),
+    );
+  }
 
   const api = express.Router();
   api.use((_req, res, next) => {

@@ -57,6 +57,17 @@ const envSchema = z.object({
   LOCKOUT_SOURCE_THRESHOLD: int(1, 1_000_000).default(500),
   LOCKOUT_BASE_S: int(1, 86400).default(60),
   LOCKOUT_MAX_S: int(1, 7 * 86400).default(3600),
+  // Which broker contracts are served; each is a thin edge over the same core.
+  CONTRACTS: z
+    .string()
+    .default("emqx,rabbitmq,goauth,vernemq")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((c) => c.trim())
+        .filter((c) => c !== ""),
+    )
+    .pipe(z.array(z.enum(["emqx", "rabbitmq", "goauth", "vernemq"])).min(1, "enable at least one contract")),
   FAILURE_RETENTION_DAYS: int(1, 3650).default(30),
   AUDIT_RETENTION_DAYS: int(1, 36500).default(365),
   ACL_NO_MATCH: z.enum(["allow", "deny"]).default("deny"),
@@ -99,6 +110,7 @@ export interface Config {
     readonly maxLockMs: number;
   };
   readonly retention: { readonly failureDays: number; readonly auditDays: number };
+  readonly contracts: ReadonlySet<"emqx" | "rabbitmq" | "goauth" | "vernemq">;
 }
 
 export class ConfigError extends Error {
@@ -183,5 +195,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       maxLockMs: e.LOCKOUT_MAX_S * 1000,
     }),
     retention: Object.freeze({ failureDays: e.FAILURE_RETENTION_DAYS, auditDays: e.AUDIT_RETENTION_DAYS }),
+    contracts: new Set(e.CONTRACTS),
   });
 }
