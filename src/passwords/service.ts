@@ -1,14 +1,18 @@
-import argon2 from "argon2";
 import type { Config } from "../config.js";
 import type { PasswordOrigin, StoredPassword } from "../store/types.js";
-import { argon2idParams, hashArgon2id } from "./argon2.js";
+import { hashArgon2id } from "./argon2.js";
+import { needsRehash, verifyWithFormat } from "./formats/index.js";
 
 export interface PasswordService {
   /** Hashes with the profile the origin calls for: light for generated secrets, full otherwise. */
   hash(password: string, origin: PasswordOrigin): Promise<StoredPassword>;
-  /** Verifies against any stored format we support; false (never a throw) for malformed hashes. */
+  /** Verifies against any stored format we support (argon2, bcrypt, mosquitto, PBKDF2, EMQX); never throws. */
   verify(stored: string, password: string): Promise<boolean>;
-  /** True when a successful login should rehash: legacy format or argon2 below the configured profile. */
+  /**
+   * True when a successful login should rehash: a legacy format, or argon2id below the profile of
+   * the credential's origin. The origin never changes on upgrade, so a credential never moves
+   * between profiles by accident (a generated secret stays light, an imported one gets the full one).
+   */
   needsUpgrade(stored: string, origin: PasswordOrigin): boolean;
 }
 
@@ -21,24 +25,11 @@ export function createPasswordService(profiles: Config["argon2"]): PasswordServi
       return { hash: await hashArgon2id(password, profileFor(origin)), format: "argon2id", origin };
     },
 
-    async verify(stored, password) {
-      if (!stored.startsWith("$argon2")) return false;
-      try {
-        return await argon2.verify(stored, password);
-      } catch {
-        return false;
-      }
-    },
+    verify: verifyWithFormat,
 
     needsUpgrade(stored, origin) {
-      const params = argon2idParams(stored);
-      if (params === null) return true;
       const want = profileFor(origin);
-      return (
-        params.memoryCost < want.memoryCost ||
-        params.timeCost < want.timeCost ||
-        params.parallelism < want.parallelism
-      );
+      return needsRehash(stored, { m: want.memoryCost, t: want.timeCost, p: want.parallelism });
     },
   };
 }
