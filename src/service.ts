@@ -13,6 +13,7 @@ import { createVerifyCache, type VerifyCache } from "./core/verify-cache.js";
 import { migrate } from "./db/migrate.js";
 import { openDatabase } from "./db/open.js";
 import { createSqliteStore } from "./db/sqlite-store.js";
+import { createMetrics, type Metrics } from "./metrics.js";
 import { createPasswordService, type PasswordService } from "./passwords/service.js";
 import { type AclService, createAclService } from "./services/acl.js";
 import { type ClientService, createClientService } from "./services/clients.js";
@@ -33,6 +34,9 @@ export interface Services {
   readonly authenticate: Authenticate;
   readonly authorize: Authorize;
   readonly acl: AclService;
+  readonly metrics: Metrics;
+  /** Set when a graceful shutdown starts: /readyz turns 503 so load balancers drain us. */
+  readonly lifecycle: { shuttingDown: boolean };
   close(): Promise<void>;
 }
 
@@ -53,13 +57,19 @@ export async function openServices(config: Config, logger: Logger): Promise<Serv
   // A first guess of one verify's duration; both estimates follow real measurements from then on.
   const initialVerifyMs = 50;
   const admission = createAdmission({ concurrency: config.verifyConcurrency, initialVerifyMs });
+  const metrics = createMetrics({ admission, cache, dbPath: config.dbPath });
   const authenticate = createAuthenticator({
     store,
     passwords,
     events,
     cache,
     admission,
-    lockouts: createLockouts({ store, policy: config.lockout, logger }),
+    lockouts: createLockouts({
+      store,
+      policy: config.lockout,
+      logger,
+      onLock: (scope) => metrics.lockouts.inc({ scope }),
+    }),
     timing: createVerifyTiming({ initialMs: initialVerifyMs }),
     logger,
     deadlineMs: config.deadlineMs,
@@ -67,7 +77,10 @@ export async function openServices(config: Config, logger: Logger): Promise<Serv
     passwordMaxBytes: config.passwordMaxBytes,
     withRules: config.emqxAclInAuth,
   });
-  const authorize = createAuthorizer({ store, unknownUser: config.unknownUser, noMatch: config.aclNoMatch });
+  const instrumentedAuthenticate = metrics.instrumentAuthenticate(authenticate);
+  const authorize = metrics.instrumentAuthorize(
+    createAuthorizer({ store, unknownUser: config.unknownUser, noMatch: config.aclNoMatch }),
+  );
   return {
     config,
     logger,
@@ -78,9 +91,11 @@ export async function openServices(config: Config, logger: Logger): Promise<Serv
     events,
     cache,
     admission,
-    authenticate,
+    authenticate: instrumentedAuthenticate,
     authorize,
     acl: createAclService({ store, authorize }),
+    metrics,
+    lifecycle: { shuttingDown: false },
     async close() {
       await events.close();
       await store.close();
@@ -93,14 +108,5 @@ export async function buildHttpApp(services: Services): Promise<Express> {
   const { config, logger } = services;
   const hookSecret = await resolveHookSecret(config, logger);
   await ensureAdminToken(config, services.tokens, logger);
-  return createApp({
-    config,
-    hookSecret,
-    logger,
-    authenticate: services.authenticate,
-    authorize: services.authorize,
-    acl: services.acl,
-    clients: services.clients,
-    tokens: services.tokens,
-  });
+  return createApp({ ...services, hookSecret });
 }

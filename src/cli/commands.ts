@@ -1,4 +1,3 @@
-import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
 import type { z } from "zod";
 import { AppError } from "../errors.js";
@@ -10,6 +9,7 @@ import {
 } from "../schemas/clients.js";
 import type { Services } from "../service.js";
 import type { ClientView } from "../services/clients.js";
+import { cliActor } from "./actor.js";
 import { promptSecret, readSecretFromStdin } from "./secret-input.js";
 
 export class UsageError extends Error {
@@ -30,7 +30,7 @@ export const defaultIo: CliIo = {
   prompt: promptSecret,
 };
 
-const actor = (): string => `cli:${userInfo().username}`;
+const actor = cliActor;
 
 /** Validates with the API's own schemas, so the CLI accepts exactly what the API accepts. */
 function check<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {

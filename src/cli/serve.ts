@@ -37,6 +37,7 @@ export async function serve(services: Services): Promise<{ server: Server; stop:
     stopping ??= (async () => {
       logger.info("shutting down: no new connections, finishing in-flight requests");
       clearInterval(pruneTimer);
+      services.lifecycle.shuttingDown = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);

@@ -47,6 +47,8 @@ export function createLockouts(deps: {
   store: SecurityStore;
   policy: LockoutPolicy;
   logger: Logger;
+  /** Told of every lockout that starts (metrics). */
+  onLock?: (scope: LockoutScope) => void;
   now?: () => number;
 }): Lockouts {
   const { policy } = deps;
@@ -81,6 +83,7 @@ export function createLockouts(deps: {
       { scope, username, peerhost, lockedUntil: lockout.lockedUntil },
       "locked out after repeated failures",
     );
+    deps.onLock?.(scope);
     deps.store
       .upsertLockout(lockout)
       .catch((err: unknown) => deps.logger.error({ err }, "could not store lockout"));

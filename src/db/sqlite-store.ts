@@ -287,6 +287,11 @@ export function createSqliteStore(db: Db, now: () => string = () => new Date().t
       stmt.ping.get();
     },
 
+    async backup(destination) {
+      // SQLite's online backup API: copies pages in steps, other connections keep reading and writing.
+      await db.backup(destination);
+    },
+
     async close() {
       db.close();
     },

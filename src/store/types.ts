@@ -90,7 +90,7 @@ export interface LoginRecord {
   readonly peerhost: string;
 }
 
-export interface Store extends AclStore, SecurityStore {
+export interface Store extends AclStore, SecurityStore, ImportStore {
   findClient(username: string): Promise<ClientRecord | null>;
   listClients(query: ClientQuery): Promise<ClientRecord[]>;
   /** false when the username is taken. */
@@ -117,6 +117,8 @@ export interface Store extends AclStore, SecurityStore {
 
   /** Cheap liveness probe of the underlying database. */
   ping(): Promise<void>;
+  /** A consistent copy of the whole database at `destination`, taken while the service keeps serving. */
+  backup(destination: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -208,4 +210,48 @@ export interface SecurityStore {
   listFailures(query: { limit: number; username?: string }): Promise<FailureRecord[]>;
   /** Retention: deletes failures and audit rows older than the given times. */
   prune(before: { failures: string; audit: string }): Promise<{ failures: number; audit: number }>;
+}
+
+// ---- imports from other brokers --------------------------------------------------------------
+
+export interface ImportedClient {
+  readonly username: string;
+  readonly password: StoredPassword;
+  /** Absent: the file does not say (created as false, left as it is on overwrite). */
+  readonly isSuperuser?: boolean;
+}
+
+export interface ImportPlan {
+  readonly clients: readonly ImportedClient[];
+  /** Each client's own rules, replaced whole; the client must already exist (or be in `clients`). */
+  readonly clientRules?: ReadonlyMap<string, readonly Rule[]>;
+  readonly roles?: readonly RoleInput[];
+  /** What happens to a client, client rule list or role that already exists and differs from the file. */
+  readonly conflict: "skip" | "overwrite";
+  /** `fail`: a rule list for a client that does not exist rolls the whole import back. */
+  readonly missingClient: "fail" | "skip";
+  /** Computes the same outcome, then rolls back. */
+  readonly dryRun: boolean;
+}
+
+/** Names per outcome: usernames for clients and client rules, `role:<name>` for roles. */
+export interface ImportOutcome {
+  readonly created: string[];
+  readonly updated: string[];
+  /** Already exactly as in the file. */
+  readonly unchanged: string[];
+  /** Already there and different, kept because the conflict policy is `skip`. */
+  readonly skipped: string[];
+  /** Clients named by `clientRules` that do not exist. */
+  readonly missingClients: string[];
+  /** False for a dry run, or when a missing client rolled the import back. */
+  readonly written: boolean;
+}
+
+export interface ImportStore {
+  /**
+   * Applies a whole import in one transaction, with one audit row (built from the outcome) when
+   * it changed anything. Never deletes what the file does not name.
+   */
+  applyImport(plan: ImportPlan, audit: (outcome: ImportOutcome) => AuditEntry): Promise<ImportOutcome>;
 }

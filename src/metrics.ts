@@ -1,0 +1,125 @@
+import { stat } from "node:fs/promises";
+import type { RequestHandler } from "express";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { Admission } from "./core/admission.js";
+import type { Authenticate } from "./core/authenticate.js";
+import type { Authorize } from "./core/authorize.js";
+import type { VerifyCache } from "./core/verify-cache.js";
+
+/** Prometheus metrics (prom-client): one registry per service instance, so tests stay isolated. */
+export interface Metrics {
+  readonly registry: Registry;
+  readonly lockouts: Counter<"scope">;
+  instrumentAuthenticate(authenticate: Authenticate): Authenticate;
+  instrumentAuthorize(authorize: Authorize): Authorize;
+  /** Per-request latency by route template (never the raw path: usernames are not labels). */
+  readonly httpMiddleware: RequestHandler;
+}
+
+export function createMetrics(deps: { admission: Admission; cache: VerifyCache; dbPath: string }): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "mqtt_authd_" });
+
+  const authn = new Counter({
+    name: "mqtt_authd_authn_decisions_total",
+    help: "Authentication decisions by result, reason and path (fast: verified-credential cache; slow: a real verify)",
+    labelNames: ["result", "reason", "path"] as const,
+    registers: [registry],
+  });
+  const authz = new Counter({
+    name: "mqtt_authd_authz_decisions_total",
+    help: "Authorization decisions by result and reason",
+    labelNames: ["result", "reason"] as const,
+    registers: [registry],
+  });
+  const lockouts = new Counter({
+    name: "mqtt_authd_lockouts_total",
+    help: "Lockouts started after repeated failures, by scope",
+    labelNames: ["scope"] as const,
+    registers: [registry],
+  });
+  const http = new Histogram({
+    name: "mqtt_authd_http_request_duration_seconds",
+    help: "HTTP request latency by route template, method and status",
+    labelNames: ["route", "method", "status"] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 5],
+    registers: [registry],
+  });
+  new Gauge({
+    name: "mqtt_authd_verify_queue_depth",
+    help: "Logins waiting for a slow-verify slot",
+    registers: [registry],
+    collect() {
+      this.set(deps.admission.stats().queued);
+    },
+  });
+  new Gauge({
+    name: "mqtt_authd_verify_running",
+    help: "Slow verifies running now",
+    registers: [registry],
+    collect() {
+      this.set(deps.admission.stats().running);
+    },
+  });
+  new Counter({
+    name: "mqtt_authd_verify_shed_total",
+    help: "Logins answered 'ignore' because they could not be verified before the deadline",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(deps.admission.stats().shed);
+    },
+  });
+  new Gauge({
+    name: "mqtt_authd_fast_path_entries",
+    help: "Verified credentials remembered for the fast path",
+    registers: [registry],
+    collect() {
+      this.set(deps.cache.size);
+    },
+  });
+  new Gauge({
+    name: "mqtt_authd_database_size_bytes",
+    help: "Size of the SQLite database file and its write-ahead log",
+    registers: [registry],
+    async collect() {
+      if (deps.dbPath === ":memory:") return;
+      const sizes = await Promise.all(
+        ["", "-wal"].map((suffix) =>
+          stat(deps.dbPath + suffix).then(
+            (s) => s.size,
+            () => 0,
+          ),
+        ),
+      );
+      this.set(sizes.reduce((a, b) => a + b, 0));
+    },
+  });
+
+  return {
+    registry,
+    lockouts,
+    instrumentAuthenticate: (authenticate) => async (req) => {
+      const decision = await authenticate(req);
+      authn.inc({
+        result: decision.result,
+        reason: decision.result === "allow" ? "ok" : decision.reason,
+        path: decision.result === "allow" ? decision.path : "none",
+      });
+      return decision;
+    },
+    instrumentAuthorize: (authorize) => async (req) => {
+      const decision = await authorize(req);
+      authz.inc({ result: decision.result, reason: decision.reason });
+      return decision;
+    },
+    httpMiddleware: (req, res, next) => {
+      const end = http.startTimer();
+      res.on("finish", () => {
+        const route = req.route?.path === undefined ? "unmatched" : `${req.baseUrl}${String(req.route.path)}`;
+        end({ route, method: req.method, status: String(res.statusCode) });
+      });
+      next();
+    },
+  };
+}
