@@ -46,3 +46,27 @@ export function toEmqxAcl(rules: readonly Rule[], ids: ClientIdentity): EmqxAclR
   }
   return acl;
 }
+
+/**
+ * Would EMQX's own matcher read this rule differently from `evaluate`? EMQX compares topics level
+ * by level with no `$` clause, so a rule whose first level is `+` or `#` also matches `$SYS/…`; and
+ * it lets a rule's `+` match a requested `#` literally, so a subscribe rule with a `+` followed by
+ * nothing or `#` (`a/+`, `a/+/#`) would allow subscribing to `a/#`.
+ */
+export function emqxReadsDifferently(rule: EmqxAclRule): boolean {
+  if (rule.topic.startsWith(EXACT_PREFIX)) return false;
+  const levels = rule.topic.split("/");
+  if (levels[0] === "+" || levels[0] === "#") return true;
+  if (rule.action === "publish") return false;
+  return levels.some((level, i) => level === "+" && levels.slice(i + 1).every((rest) => rest === "#"));
+}
+
+/**
+ * The part of a client's list EMQX can be trusted to decide exactly as /mqtt/acl would: everything
+ * before the first rule it would read differently. Checks that fall past the cut come to /mqtt/acl,
+ * which evaluates the whole list. `complete` is false when something was cut.
+ */
+export function emqxExactPrefix(acl: readonly EmqxAclRule[]): { acl: EmqxAclRule[]; complete: boolean } {
+  const cut = acl.findIndex(emqxReadsDifferently);
+  return cut === -1 ? { acl: [...acl], complete: true } : { acl: acl.slice(0, cut), complete: false };
+}

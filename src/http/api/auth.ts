@@ -11,7 +11,8 @@ declare global {
   }
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{1,512})$/;
+// The auth scheme is case-insensitive (RFC 9110 §11.1).
+const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{1,512})$/i;
 
 /** `Authorization: Bearer <token>`; a `read` token may only read, an `admin` token may do anything. */
 export function requireToken(tokens: TokenService): RequestHandler {

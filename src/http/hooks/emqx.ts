@@ -1,6 +1,6 @@
 import express, { type Request, type Response, Router } from "express";
 import { z } from "zod";
-import { type EmqxAclRule, toEmqxAcl } from "../../acl/emqx.js";
+import { type EmqxAclRule, emqxExactPrefix, toEmqxAcl } from "../../acl/emqx.js";
 import type { Authenticate, AuthnDecision } from "../../core/authenticate.js";
 import type { Authorize } from "../../core/authorize.js";
 import { AppError } from "../../errors.js";
@@ -54,8 +54,8 @@ export interface EmqxAuthnResponse {
 
 /**
  * The body EMQX parses: `expire_at` in Unix seconds (EMQX rejects milliseconds), and the client's
- * rules with placeholders expanded. With no_match=deny a final deny-all lets EMQX decide every
- * topic locally; `$`-topics, which `#` never matches, still reach /mqtt/acl.
+ * rules with placeholders expanded, cut before the first rule EMQX would match differently from us.
+ * When nothing was cut and no_match is deny, a final deny-all lets EMQX decide every topic locally.
  */
 export function renderAuthn(
   decision: AuthnDecision,
@@ -67,8 +67,10 @@ export function renderAuthn(
   if (client.expiresAt !== null) body.expire_at = Math.floor(Date.parse(client.expiresAt) / 1000);
   // Superusers skip authorization in EMQX altogether: a list would be noise.
   if (rules !== undefined && !client.isSuperuser) {
-    const acl = toEmqxAcl(rules, { username: client.username, clientid: opts.clientid });
-    if (opts.noMatch === "deny") acl.push({ permission: "deny", action: "all", topic: "#" });
+    const { acl, complete } = emqxExactPrefix(
+      toEmqxAcl(rules, { username: client.username, clientid: opts.clientid }),
+    );
+    if (complete && opts.noMatch === "deny") acl.push({ permission: "deny", action: "all", topic: "#" });
     body.acl = acl;
   }
   return body;
