@@ -10,7 +10,14 @@ import { z } from "zod";
 
 const PREFIX = "MQTT_AUTHD_";
 
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+// Digits only: Number(" ") is 0 and Number("1e3") is 1000, neither of which an operator meant.
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, "must be a whole number")
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 
 const memoryKiB = (dflt: number) => int(1024, 4 * 1024 * 1024).default(dflt);

@@ -13,6 +13,7 @@ import type {
 import { createAudited } from "./audit.js";
 import type { Db } from "./open.js";
 import { createSqliteAclStore } from "./sqlite-acl.js";
+import { createSqliteImportStore } from "./sqlite-import.js";
 import { createSqliteSecurityStore } from "./sqlite-security.js";
 
 export interface ClientRow {
@@ -115,6 +116,13 @@ export function createSqliteStore(db: Db, now: () => string = () => new Date().t
       `INSERT INTO admin_tokens (name, token_sha256, scope, created_at) VALUES (@name, @tokenSha256, @scope, @now)
        ON CONFLICT DO NOTHING`,
     ),
+    upsertToken: db.prepare(
+      `INSERT INTO admin_tokens (name, token_sha256, scope, created_at) VALUES (@name, @tokenSha256, @scope, @now)
+       ON CONFLICT (name) DO UPDATE SET token_sha256 = excluded.token_sha256, scope = excluded.scope,
+         created_at = excluded.created_at, last_used_at = NULL, revoked_at = NULL
+       WHERE admin_tokens.token_sha256 <> excluded.token_sha256 OR admin_tokens.revoked_at IS NOT NULL
+         OR admin_tokens.scope <> excluded.scope`,
+    ),
     findToken: db.prepare<[string], TokenRow>("SELECT * FROM admin_tokens WHERE token_sha256 = ?"),
     listTokens: db.prepare<[], TokenRow>("SELECT * FROM admin_tokens ORDER BY name"),
     revokeToken: db.prepare("UPDATE admin_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL"),
@@ -143,6 +151,7 @@ export function createSqliteStore(db: Db, now: () => string = () => new Date().t
   return {
     ...createSqliteAclStore(db, now, audited, rowToClient),
     ...createSqliteSecurityStore(db, audited),
+    ...createSqliteImportStore(db, now, audited),
 
     async findClient(username) {
       return findClient(username);
@@ -237,6 +246,14 @@ export function createSqliteStore(db: Db, now: () => string = () => new Date().t
         audit,
         () => stmt.insertToken.run({ ...token, now: now() }).changes === 1,
         (inserted) => inserted,
+      );
+    },
+
+    async upsertToken(token, audit) {
+      return audited(
+        audit,
+        () => stmt.upsertToken.run({ ...token, now: now() }).changes === 1,
+        (changed) => changed,
       );
     },
 

@@ -46,7 +46,8 @@ export function createTokenService(store: Store): TokenService {
     },
 
     async register(name, token, scope, actor) {
-      await store.insertToken(
+      // The operator may change the configured token: the new value replaces the old one at once.
+      await store.upsertToken(
         { name, tokenSha256: sha256Hex(token), scope },
         {
           actor,
