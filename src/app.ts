@@ -6,18 +6,27 @@ import type { Authorize } from "./core/authorize.js";
 import { aclRouter } from "./http/api/acl.js";
 import { requireJsonBody, requireToken } from "./http/api/auth.js";
 import { clientsRouter } from "./http/api/clients.js";
+import { importRouter } from "./http/api/import.js";
 import { securityRouter } from "./http/api/security.js";
 import { errorHandler, routeNotFound } from "./http/errors.js";
+import { activeClientFinder } from "./http/hooks/client-standing.js";
 import { emqxHooks } from "./http/hooks/emqx.js";
+import { goauthHooks } from "./http/hooks/goauth.js";
+import { behindPathSecret } from "./http/hooks/path-secret.js";
+import { rabbitmqHooks } from "./http/hooks/rabbitmq.js";
 import { requireHookSecret } from "./http/hooks/secret.js";
+import { vernemqHooks } from "./http/hooks/vernemq.js";
+import { openApiDocument } from "./http/openapi.js";
 import { opsRouter } from "./http/ops.js";
 import { requestLog } from "./http/request-log.js";
 import { securityHeaders } from "./http/security-headers.js";
 import type { Metrics } from "./metrics.js";
 import type { AclService } from "./services/acl.js";
 import type { ClientService } from "./services/clients.js";
+import type { ImportService } from "./services/import.js";
 import type { TokenService } from "./services/tokens.js";
 import type { Store } from "./store/types.js";
+import { version } from "./version.js";
 
 export interface AppDeps {
   readonly config: Pick<Config, "hookSecretHeader" | "aclNoMatch" | "contracts">;
@@ -28,6 +37,7 @@ export interface AppDeps {
   readonly acl: AclService;
   readonly clients: ClientService;
   readonly tokens: TokenService;
+  readonly imports: ImportService;
   readonly store: Store;
   readonly metrics: Metrics;
   readonly lifecycle: { readonly shuttingDown: boolean };
@@ -59,12 +69,34 @@ export function createApp(deps: AppDeps): Express {
     );
   }
 
+  // RabbitMQ, go-auth and VerneMQ cannot send a header: their secret is a path segment.
+  const { authenticate, authorize } = deps;
+  const findActiveClient = activeClientFinder(deps.store);
+  const secretPath = (router: express.RequestHandler) => behindPathSecret(deps.hookSecret, router);
+  if (deps.config.contracts.has("rabbitmq")) {
+    app.use("/rabbitmq/:secret", secretPath(rabbitmqHooks({ authenticate, authorize, findActiveClient })));
+  }
+  if (deps.config.contracts.has("goauth")) {
+    app.use("/goauth/:secret", secretPath(goauthHooks({ authenticate, authorize, findActiveClient })));
+  }
+  if (deps.config.contracts.has("vernemq")) {
+    app.use("/vernemq/:secret", secretPath(vernemqHooks({ authenticate, authorize })));
+  }
+
   const api = express.Router();
+  // Public: it describes the API and holds no data, so client generators can fetch it freely.
+  const openapi = openApiDocument(version());
+  api.get("/openapi.json", (_req, res) => {
+    res.json(openapi);
+  });
   api.use(requireToken(deps.tokens));
   api.use(requireJsonBody);
+  // Before the general parser: an import carries a whole file, the other bodies stay small.
+  api.use("/import", express.json({ limit: "10mb", type: "application/json" }));
   api.use(express.json({ limit: "64kb", type: "application/json" }));
   api.use(clientsRouter(deps.clients));
   api.use(aclRouter(deps.acl));
+  api.use(importRouter(deps.imports));
   api.use(securityRouter(deps.store));
   app.use("/api/v1", api);
 

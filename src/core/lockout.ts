@@ -101,7 +101,9 @@ export function createLockouts(deps: {
 
     recordFailure(username, peerhost, knownUser) {
       if (knownUser) {
-        bump("username+peerhost", username, peerhost, policy.pairThreshold);
+        // Brokers that send no source address (RabbitMQ's user check, go-auth) must not turn the
+        // low pair threshold into a per-username one that anybody could trip from anywhere.
+        if (peerhost !== "") bump("username+peerhost", username, peerhost, policy.pairThreshold);
         bump("username", username, "", policy.usernameThreshold);
       }
       if (peerhost !== "") bump("peerhost", "", peerhost, policy.sourceThreshold);
