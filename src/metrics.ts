@@ -2,7 +2,7 @@ import { stat } from "node:fs/promises";
 import type { RequestHandler } from "express";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Admission } from "./core/admission.js";
-import type { Authenticate } from "./core/authenticate.js";
+import type { Authenticate, VerifyLane } from "./core/authenticate.js";
 import type { Authorize } from "./core/authorize.js";
 import type { VerifyCache } from "./core/verify-cache.js";
 
@@ -16,7 +16,12 @@ export interface Metrics {
   readonly httpMiddleware: RequestHandler;
 }
 
-export function createMetrics(deps: { admission: Admission; cache: VerifyCache; dbPath: string }): Metrics {
+export function createMetrics(deps: {
+  admission: Readonly<Record<VerifyLane, Admission>>;
+  cache: VerifyCache;
+  dbPath: string;
+}): Metrics {
+  const lanes = Object.entries(deps.admission) as [VerifyLane, Admission][];
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "mqtt_authd_" });
 
@@ -47,27 +52,30 @@ export function createMetrics(deps: { admission: Admission; cache: VerifyCache; 
   });
   new Gauge({
     name: "mqtt_authd_verify_queue_depth",
-    help: "Logins waiting for a slow-verify slot",
+    help: "Logins waiting for a slow-verify slot, by argon2 profile lane (light: generated secrets)",
+    labelNames: ["lane"] as const,
     registers: [registry],
     collect() {
-      this.set(deps.admission.stats().queued);
+      for (const [lane, a] of lanes) this.set({ lane }, a.stats().queued);
     },
   });
   new Gauge({
     name: "mqtt_authd_verify_running",
-    help: "Slow verifies running now",
+    help: "Slow verifies running now, by lane",
+    labelNames: ["lane"] as const,
     registers: [registry],
     collect() {
-      this.set(deps.admission.stats().running);
+      for (const [lane, a] of lanes) this.set({ lane }, a.stats().running);
     },
   });
   new Counter({
     name: "mqtt_authd_verify_shed_total",
-    help: "Logins answered 'ignore' because they could not be verified before the deadline",
+    help: "Logins answered 'ignore' because they could not be verified before the deadline, by lane",
+    labelNames: ["lane"] as const,
     registers: [registry],
     collect() {
       this.reset();
-      this.inc(deps.admission.stats().shed);
+      for (const [lane, a] of lanes) this.inc({ lane }, a.stats().shed);
     },
   });
   new Gauge({

@@ -5,7 +5,7 @@ import { ensureAdminToken, resolveHookSecret } from "./bootstrap.js";
 import type { Config } from "./config.js";
 import { type Admission, createAdmission } from "./core/admission.js";
 import { type AuthEvents, createAuthEvents } from "./core/auth-events.js";
-import { type Authenticate, createAuthenticator } from "./core/authenticate.js";
+import { type Authenticate, createAuthenticator, type VerifyLane } from "./core/authenticate.js";
 import { type Authorize, createAuthorizer } from "./core/authorize.js";
 import { createLockouts } from "./core/lockout.js";
 import { createVerifyTiming } from "./core/timing.js";
@@ -17,6 +17,7 @@ import { createMetrics, type Metrics } from "./metrics.js";
 import { createPasswordService, type PasswordService } from "./passwords/service.js";
 import { type AclService, createAclService } from "./services/acl.js";
 import { type ClientService, createClientService } from "./services/clients.js";
+import { createImportService, type ImportService } from "./services/import.js";
 import { createTokenService, type TokenService } from "./services/tokens.js";
 import type { Store } from "./store/types.js";
 
@@ -30,10 +31,11 @@ export interface Services {
   readonly tokens: TokenService;
   readonly events: AuthEvents;
   readonly cache: VerifyCache;
-  readonly admission: Admission;
+  readonly admission: Readonly<Record<VerifyLane, Admission>>;
   readonly authenticate: Authenticate;
   readonly authorize: Authorize;
   readonly acl: AclService;
+  readonly imports: ImportService;
   readonly metrics: Metrics;
   /** Set when a graceful shutdown starts: /readyz turns 503 so load balancers drain us. */
   readonly lifecycle: { shuttingDown: boolean };
@@ -54,9 +56,20 @@ export async function openServices(config: Config, logger: Logger): Promise<Serv
   const passwords = createPasswordService(config.argon2);
   const events = createAuthEvents(store, logger, config.lastLoginFlushMs);
   const cache = createVerifyCache(config.fastPath);
-  // A first guess of one verify's duration; both estimates follow real measurements from then on.
-  const initialVerifyMs = 50;
-  const admission = createAdmission({ concurrency: config.verifyConcurrency, initialVerifyMs });
+  // First guesses of one verify's duration (argon2 fills about a GiB/s per core); the estimates
+  // follow real measurements from the first verify on.
+  const guessMs = (p: Config["argon2"]["chosen"]) => Math.max(1, (p.memoryCost * p.timeCost) / 1000);
+  const admission = {
+    light: createAdmission({
+      concurrency: config.verifyConcurrency,
+      initialVerifyMs: guessMs(config.argon2.generated),
+    }),
+    full: createAdmission({
+      concurrency: config.verifyConcurrency,
+      initialVerifyMs: guessMs(config.argon2.chosen),
+    }),
+  };
+  const initialVerifyMs = guessMs(config.argon2.chosen);
   const metrics = createMetrics({ admission, cache, dbPath: config.dbPath });
   const authenticate = createAuthenticator({
     store,
@@ -94,6 +107,7 @@ export async function openServices(config: Config, logger: Logger): Promise<Serv
     authenticate: instrumentedAuthenticate,
     authorize,
     acl: createAclService({ store, authorize }),
+    imports: createImportService({ store, passwords, config }),
     metrics,
     lifecycle: { shuttingDown: false },
     async close() {

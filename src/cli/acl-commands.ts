@@ -1,7 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { userInfo } from "node:os";
 import { parseArgs } from "node:util";
-import type { z } from "zod";
 import { validateTopicFilter, validateTopicName } from "../acl/topic.js";
 import type { Rule } from "../acl/types.js";
 import type { AuthzDecision } from "../core/authorize.js";
@@ -15,7 +13,8 @@ import {
 import { usernameSchema } from "../schemas/clients.js";
 import type { Services } from "../service.js";
 import type { ClientAclView, RoleView } from "../services/acl.js";
-import { type CliIo, UsageError } from "./commands.js";
+import { cliActor } from "./actor.js";
+import { type CliIo, check, positional, UsageError } from "./commands.js";
 
 /** `acl check` exit status when the broker would not be told "allow", so scripts can branch on it. */
 const EXIT_NOT_ALLOWED = 3;
@@ -27,21 +26,7 @@ export function isClientAclCommand(args: readonly string[]): boolean {
   return args[0] !== undefined && CLIENT_ACL_SUBCOMMANDS.has(args[0]);
 }
 
-const actor = (): string => `cli:${userInfo().username}`;
-
-/** Validates with the API's own schemas, so the CLI accepts exactly what the API accepts. */
-function check<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  throw new UsageError(`${issue.path.map(String).join(".") || "value"}: ${issue.message}`);
-}
-
-function positional(args: string[], index: number, name: string): string {
-  const value = args[index];
-  if (value === undefined) throw new UsageError(`missing ${name}`);
-  return value;
-}
+const actor = cliActor;
 
 const RULES_OPTIONS = {
   "rules-file": { type: "string" },

@@ -33,14 +33,14 @@ export const defaultIo: CliIo = {
 const actor = cliActor;
 
 /** Validates with the API's own schemas, so the CLI accepts exactly what the API accepts. */
-function check<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+export function check<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   throw new UsageError(`${issue.path.map(String).join(".") || "value"}: ${issue.message}`);
 }
 
-function positional(args: string[], index: number, name: string): string {
+export function positional(args: string[], index: number, name: string): string {
   const value = args[index];
   if (value === undefined) throw new UsageError(`missing ${name}`);
   return value;

@@ -43,7 +43,12 @@ export interface AuthenticatorDeps {
   readonly passwords: PasswordService;
   readonly events: AuthEvents;
   readonly cache: VerifyCache;
-  readonly admission: Admission;
+  /**
+   * Admission control per argon2 profile: a light verify (generated secrets, ~1 ms) and a full one
+   * (chosen or imported passwords, tens of ms) differ a hundredfold, so each lane keeps its own
+   * duration estimate and queue, and a storm of one kind cannot starve the other.
+   */
+  readonly admission: Readonly<Record<VerifyLane, Admission>>;
   readonly lockouts: Lockouts;
   readonly timing: VerifyTiming;
   readonly logger: Logger;
@@ -57,6 +62,11 @@ export interface AuthenticatorDeps {
 }
 
 export type Authenticate = (req: AuthnRequest) => Promise<AuthnDecision>;
+
+export type VerifyLane = "light" | "full";
+
+export const laneOf = (client: ClientRecord): VerifyLane =>
+  client.passwordOrigin === "generated" ? "light" : "full";
 
 export function isExpired(client: ClientRecord, at: Date): boolean {
   return client.expiresAt !== null && Date.parse(client.expiresAt) <= at.getTime();
@@ -88,7 +98,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
   const upgradeIfDue = (client: ClientRecord, password: string) => {
     if (!deps.passwords.needsUpgrade(client.passwordHash, client.passwordOrigin)) return;
     // Background work: only when no login is waiting for a verify slot; a later login retries.
-    deps.admission
+    deps.admission[laneOf(client)]
       .runIfIdle(async () => {
         const next = await deps.passwords.hash(password, client.passwordOrigin);
         // Compare-and-set on the old hash: an admin who rotated the password meanwhile wins.
@@ -162,7 +172,7 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
       return wrongPassword(firstTime);
     }
 
-    const verified = await deps.admission.run(
+    const verified = await deps.admission[laneOf(client)].run(
       () => deps.passwords.verify(client.passwordHash, req.password),
       deadlineAt,
     );

@@ -1,6 +1,4 @@
 import type {
-  AuditEntry,
-  AuditRecord,
   ClientPatch,
   ClientQuery,
   ClientRecord,

@@ -1,10 +1,5 @@
 import { z } from "zod";
-import {
-  aclCheckSchema,
-  clientAclSchema,
-  createRoleSchema,
-  replaceRoleSchema,
-} from "../schemas/acl.js";
+import { aclCheckSchema, clientAclSchema, createRoleSchema, replaceRoleSchema } from "../schemas/acl.js";
 import {
   createClientSchema,
   listClientsQuerySchema,
@@ -12,7 +7,12 @@ import {
   rotatePasswordSchema,
 } from "../schemas/clients.js";
 import { importRequestSchema } from "../schemas/import.js";
-import { auditQuerySchema, failuresQuerySchema, lockoutQuerySchema, unlockQuerySchema } from "./api/security.js";
+import {
+  auditQuerySchema,
+  failuresQuerySchema,
+  lockoutQuerySchema,
+  unlockQuerySchema,
+} from "./api/security.js";
 
 /**
  * The OpenAPI 3.1 document of the provisioning API, generated from the very zod schemas that
@@ -35,25 +35,152 @@ interface Operation {
 }
 
 export const API_OPERATIONS: readonly Operation[] = [
-  { method: "post", path: "/clients", summary: "Create a client (the password is generated and returned once when omitted)", scope: "admin", body: createClientSchema, ok: { status: 201, description: "The client; `password` only when generated" } },
-  { method: "get", path: "/clients", summary: "List clients (keyset pagination by username)", scope: "read", query: listClientsQuerySchema, ok: { status: 200, description: "`{data, next_after}`" } },
-  { method: "get", path: "/clients/{username}", summary: "Get a client", scope: "read", ok: { status: 200, description: "The client (never a hash)" } },
-  { method: "patch", path: "/clients/{username}", summary: "Enable/disable, superuser, bound client id, expiry, description", scope: "admin", body: patchClientSchema, ok: { status: 200, description: "The updated client" } },
-  { method: "post", path: "/clients/{username}/password", summary: "Rotate the password (supplied, or generated and returned once)", scope: "admin", body: rotatePasswordSchema, ok: { status: 200, description: "`{username, password_changed_at, password?}`" } },
-  { method: "delete", path: "/clients/{username}", summary: "Delete a client", scope: "admin", ok: { status: 204, description: "Deleted" } },
-  { method: "get", path: "/clients/{username}/acl", summary: "A client's roles, own rules and effective rules in evaluation order", scope: "read", ok: { status: 200, description: "`{username, roles, rules, effective}`" } },
-  { method: "put", path: "/clients/{username}/acl", summary: "Replace a client's roles and/or own rules", scope: "admin", body: clientAclSchema, ok: { status: 200, description: "The client's ACL" } },
-  { method: "get", path: "/clients/{username}/acl/check", summary: "What would the broker be told, and which rule decided", scope: "read", query: aclCheckSchema, ok: { status: 200, description: "`{result, reason, rule?, ruleIndex?}`" } },
-  { method: "get", path: "/roles", summary: "List roles", scope: "read", ok: { status: 200, description: "`{data}`" } },
-  { method: "post", path: "/roles", summary: "Create a role", scope: "admin", body: createRoleSchema, ok: { status: 201, description: "The role" } },
-  { method: "get", path: "/roles/{name}", summary: "Get a role", scope: "read", ok: { status: 200, description: "The role" } },
-  { method: "put", path: "/roles/{name}", summary: "Replace a role's description, default flag and rules", scope: "admin", body: replaceRoleSchema, ok: { status: 200, description: "The role" } },
-  { method: "delete", path: "/roles/{name}", summary: "Delete a role (409 while assigned)", scope: "admin", ok: { status: 204, description: "Deleted" } },
-  { method: "post", path: "/import", summary: "Import a mosquitto, EMQX or go-auth file (dry run, conflict policy)", scope: "admin", body: importRequestSchema, ok: { status: 200, description: "`{total, created, updated, skipped, failed}`" } },
-  { method: "get", path: "/lockouts", summary: "Lockouts in force (all=true: also past ones)", scope: "read", query: lockoutQuerySchema, ok: { status: 200, description: "`{data}`" } },
-  { method: "delete", path: "/lockouts", summary: "Clear lockouts for a username and/or source", scope: "admin", query: unlockQuerySchema, ok: { status: 200, description: "`{cleared}`" } },
-  { method: "get", path: "/login-failures", summary: "Recent failed logins", scope: "read", query: failuresQuerySchema, ok: { status: 200, description: "`{data}`" } },
-  { method: "get", path: "/audit", summary: "The audit trail of changes", scope: "read", query: auditQuerySchema, ok: { status: 200, description: "`{data}`" } },
+  {
+    method: "post",
+    path: "/clients",
+    summary: "Create a client (the password is generated and returned once when omitted)",
+    scope: "admin",
+    body: createClientSchema,
+    ok: { status: 201, description: "The client; `password` only when generated" },
+  },
+  {
+    method: "get",
+    path: "/clients",
+    summary: "List clients (keyset pagination by username)",
+    scope: "read",
+    query: listClientsQuerySchema,
+    ok: { status: 200, description: "`{data, next_after}`" },
+  },
+  {
+    method: "get",
+    path: "/clients/{username}",
+    summary: "Get a client",
+    scope: "read",
+    ok: { status: 200, description: "The client (never a hash)" },
+  },
+  {
+    method: "patch",
+    path: "/clients/{username}",
+    summary: "Enable/disable, superuser, bound client id, expiry, description",
+    scope: "admin",
+    body: patchClientSchema,
+    ok: { status: 200, description: "The updated client" },
+  },
+  {
+    method: "post",
+    path: "/clients/{username}/password",
+    summary: "Rotate the password (supplied, or generated and returned once)",
+    scope: "admin",
+    body: rotatePasswordSchema,
+    ok: { status: 200, description: "`{username, password_changed_at, password?}`" },
+  },
+  {
+    method: "delete",
+    path: "/clients/{username}",
+    summary: "Delete a client",
+    scope: "admin",
+    ok: { status: 204, description: "Deleted" },
+  },
+  {
+    method: "get",
+    path: "/clients/{username}/acl",
+    summary: "A client's roles, own rules and effective rules in evaluation order",
+    scope: "read",
+    ok: { status: 200, description: "`{username, roles, rules, effective}`" },
+  },
+  {
+    method: "put",
+    path: "/clients/{username}/acl",
+    summary: "Replace a client's roles and/or own rules",
+    scope: "admin",
+    body: clientAclSchema,
+    ok: { status: 200, description: "The client's ACL" },
+  },
+  {
+    method: "get",
+    path: "/clients/{username}/acl/check",
+    summary: "What would the broker be told, and which rule decided",
+    scope: "read",
+    query: aclCheckSchema,
+    ok: { status: 200, description: "`{result, reason, rule?, ruleIndex?}`" },
+  },
+  {
+    method: "get",
+    path: "/roles",
+    summary: "List roles",
+    scope: "read",
+    ok: { status: 200, description: "`{data}`" },
+  },
+  {
+    method: "post",
+    path: "/roles",
+    summary: "Create a role",
+    scope: "admin",
+    body: createRoleSchema,
+    ok: { status: 201, description: "The role" },
+  },
+  {
+    method: "get",
+    path: "/roles/{name}",
+    summary: "Get a role",
+    scope: "read",
+    ok: { status: 200, description: "The role" },
+  },
+  {
+    method: "put",
+    path: "/roles/{name}",
+    summary: "Replace a role's description, default flag and rules",
+    scope: "admin",
+    body: replaceRoleSchema,
+    ok: { status: 200, description: "The role" },
+  },
+  {
+    method: "delete",
+    path: "/roles/{name}",
+    summary: "Delete a role (409 while assigned)",
+    scope: "admin",
+    ok: { status: 204, description: "Deleted" },
+  },
+  {
+    method: "post",
+    path: "/import",
+    summary: "Import a mosquitto, EMQX or go-auth file (dry run, conflict policy)",
+    scope: "admin",
+    body: importRequestSchema,
+    ok: { status: 200, description: "`{total, created, updated, skipped, failed}`" },
+  },
+  {
+    method: "get",
+    path: "/lockouts",
+    summary: "Lockouts in force (all=true: also past ones)",
+    scope: "read",
+    query: lockoutQuerySchema,
+    ok: { status: 200, description: "`{data}`" },
+  },
+  {
+    method: "delete",
+    path: "/lockouts",
+    summary: "Clear lockouts for a username and/or source",
+    scope: "admin",
+    query: unlockQuerySchema,
+    ok: { status: 200, description: "`{cleared}`" },
+  },
+  {
+    method: "get",
+    path: "/login-failures",
+    summary: "Recent failed logins",
+    scope: "read",
+    query: failuresQuerySchema,
+    ok: { status: 200, description: "`{data}`" },
+  },
+  {
+    method: "get",
+    path: "/audit",
+    summary: "The audit trail of changes",
+    scope: "read",
+    query: auditQuerySchema,
+    ok: { status: 200, description: "`{data}`" },
+  },
 ];
 
 const errorResponse = {
@@ -61,7 +188,9 @@ const errorResponse = {
   content: {
     "application/json": {
       schema: z.toJSONSchema(
-        z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) }),
+        z.object({
+          error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
+        }),
       ),
     },
   },

@@ -59,17 +59,21 @@ export const clientAclSchema = z
   })
   .refine((a) => a.roles !== undefined || a.rules !== undefined, "give roles, rules or both");
 
+/** Brokers send every value as a string (EMQX: `"qos":"1"`, `"retain":"false"`). */
+export const qosStringSchema = z
+  .enum(["0", "1", "2"])
+  .default("0")
+  .transform((v) => Number(v) as 0 | 1 | 2);
+export const retainStringSchema = z
+  .enum(["true", "false"])
+  .default("false")
+  .transform((v) => v === "true");
+
 /** The question a broker asks, as the admin's `acl check` asks it too. */
 export const aclCheckSchema = z.strictObject({
   clientid: z.string().max(65535).default(""),
   action: z.enum(["publish", "subscribe"]),
   topic: z.string().min(1).max(65535),
-  qos: z
-    .enum(["0", "1", "2"])
-    .default("0")
-    .transform((v) => Number(v) as 0 | 1 | 2),
-  retain: z
-    .enum(["true", "false"])
-    .default("false")
-    .transform((v) => v === "true"),
+  qos: qosStringSchema,
+  retain: retainStringSchema,
 });

@@ -108,7 +108,10 @@ export interface Store extends AclStore, SecurityStore, ImportStore {
     audit: AuditEntry,
   ): Promise<boolean>;
   /** Creates the token, or replaces (and un-revokes) the one of that name if its value changed. */
-  upsertToken(token: Omit<TokenRecord, "createdAt" | "lastUsedAt" | "revokedAt">, audit: AuditEntry): Promise<boolean>;
+  upsertToken(
+    token: Omit<TokenRecord, "createdAt" | "lastUsedAt" | "revokedAt">,
+    audit: AuditEntry,
+  ): Promise<boolean>;
   findTokenBySha256(tokenSha256: string): Promise<TokenRecord | null>;
   listTokens(): Promise<TokenRecord[]>;
   revokeToken(name: string, audit: AuditEntry): Promise<boolean>;

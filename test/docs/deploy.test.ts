@@ -30,7 +30,12 @@ describe("deploy/", () => {
   it("systemd unit starts the package's bin with hardening", () => {
     const unit = read("deploy/mqtt-authd.service");
     expect(unit).toContain(`/opt/mqtt-authd/${pkg.bin["mqtt-authd"]} serve`);
-    for (const setting of ["NoNewPrivileges=yes", "ProtectSystem=strict", "DynamicUser=yes", "KillSignal=SIGTERM"]) {
+    for (const setting of [
+      "NoNewPrivileges=yes",
+      "ProtectSystem=strict",
+      "DynamicUser=yes",
+      "KillSignal=SIGTERM",
+    ]) {
       expect(unit).toContain(setting);
     }
   });

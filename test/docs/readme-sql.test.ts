@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: rule topics carry ${clientid} placeholders literally
 import { readFileSync } from "node:fs";
 import Database from "better-sqlite3";
 import request from "supertest";
@@ -18,14 +19,29 @@ let ctx: TestContext;
 beforeAll(async () => {
   ctx = await createTestContext();
   const api = () => request(ctx.app);
-  await api().post("/api/v1/roles").set(bearer).send({
-    name: "sensor",
-    rules: [{ permission: "allow", action: "publish", topic: "sensors/${clientid}/#" }],
-  });
-  await api().post("/api/v1/clients").set(bearer).send({ username: "s-17", password: "s-17 password", client_id: "s-17" });
-  await api().post("/api/v1/clients").set(bearer).send({ username: "old", password: "old password", enabled: false });
-  await api().put("/api/v1/clients/s-17/acl").set(bearer).send({ roles: ["sensor"] });
-  await api().post("/mqtt/auth").set(hookHeaders).send({ username: "s-17", password: "s-17 password", clientid: "s-17" });
+  await api()
+    .post("/api/v1/roles")
+    .set(bearer)
+    .send({
+      name: "sensor",
+      rules: [{ permission: "allow", action: "publish", topic: "sensors/${clientid}/#" }],
+    });
+  await api()
+    .post("/api/v1/clients")
+    .set(bearer)
+    .send({ username: "s-17", password: "s-17 password", client_id: "s-17" });
+  await api()
+    .post("/api/v1/clients")
+    .set(bearer)
+    .send({ username: "old", password: "old password", enabled: false });
+  await api()
+    .put("/api/v1/clients/s-17/acl")
+    .set(bearer)
+    .send({ roles: ["sensor"] });
+  await api()
+    .post("/mqtt/auth")
+    .set(hookHeaders)
+    .send({ username: "s-17", password: "s-17 password", clientid: "s-17" });
   await api()
     .post("/mqtt/auth")
     .set(hookHeaders)

@@ -54,7 +54,11 @@ describe("GET /api/v1/openapi.json", () => {
   it("serves every route it documents", async () => {
     for (const op of API_OPERATIONS) {
       const path = `/api/v1${op.path.replace(/\{\w+\}/g, "nobody")}`;
-      const res = await request(ctx.app)[op.method](path).set(bearer).set("content-type", "application/json").send("{}");
+      const res = await request(ctx.app)
+        [op.method](path)
+        .set(bearer)
+        .set("content-type", "application/json")
+        .send("{}");
       // A documented route may refuse the probe (400, 404 for "nobody"), but never as an unknown route.
       expect({ route: `${op.method} ${op.path}`, message: res.body.error?.message ?? "" }).not.toMatchObject({
         message: expect.stringMatching(/^no route for/),

@@ -4,6 +4,7 @@ import { type EmqxAclRule, emqxExactPrefix, toEmqxAcl } from "../../acl/emqx.js"
 import type { Authenticate, AuthnDecision } from "../../core/authenticate.js";
 import type { Authorize } from "../../core/authorize.js";
 import { AppError } from "../../errors.js";
+import { qosStringSchema, retainStringSchema } from "../../schemas/acl.js";
 import { parseOr400 } from "../validate.js";
 
 /**
@@ -23,14 +24,8 @@ export const emqxAuthzSchema = z.object({
   peerhost,
   topic: z.string().min(1).max(65535),
   action: z.enum(["publish", "subscribe"]),
-  qos: z
-    .enum(["0", "1", "2"])
-    .default("0")
-    .transform((v) => Number(v) as 0 | 1 | 2),
-  retain: z
-    .enum(["true", "false"])
-    .default("false")
-    .transform((v) => v === "true"),
+  qos: qosStringSchema,
+  retain: retainStringSchema,
 });
 
 /** EMQX sends JSON, a form, or (GET) query parameters: the same fields in any of the three. */

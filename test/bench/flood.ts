@@ -1,0 +1,112 @@
+import { randomBytes } from "node:crypto";
+import type { Shape } from "./args.js";
+import type { BrokerPool, Reply } from "./broker-pool.js";
+import type { Credential } from "./seed.js";
+import { percentile } from "./stats.js";
+import { runSteady, type SteadyResult } from "./steady.js";
+import { authBody, resultOf } from "./storm.js";
+
+/**
+ * A wrong-password flood while legitimate devices log in. The attacker (one autocannon stream, the
+ * broker's connection shape) sends a fresh wrong password per request for existing users whose
+ * passwords are not in the fast path yet, each from a different address (a botnet, so the per-source
+ * lockouts do not end it early): every attempt asks for a slow verify. Meanwhile legitimate devices
+ * connect at a steady rate through the broker's pool: devices that logged in before (warm) and
+ * devices logging in for the first time (cold). Each legitimate attempt is counted once, no retry.
+ */
+
+export interface LegitResult {
+  readonly attempts: number;
+  readonly allowed: number;
+  readonly successRate: number;
+  readonly p99Ms: number;
+  readonly outcomes: Record<string, number>;
+}
+
+export interface FloodResult {
+  readonly attacker: SteadyResult;
+  readonly warm: LegitResult;
+  readonly cold: LegitResult;
+}
+
+function legitStream(
+  pool: BrokerPool,
+  devices: readonly Credential[],
+  firstIndex: number,
+  perSecond: number,
+  seconds: number,
+): Promise<LegitResult> {
+  const latencies: number[] = [];
+  const outcomes: Record<string, number> = {};
+  const total = Math.min(devices.length, Math.round(perSecond * seconds));
+  let sent = 0;
+  let answered = 0;
+  let allowed = 0;
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const finish = () => {
+      clearInterval(pacer);
+      clearTimeout(safety);
+      latencies.sort((a, b) => a - b);
+      resolve({
+        attempts: sent,
+        allowed,
+        successRate: sent === 0 ? 0 : allowed / sent,
+        p99Ms: percentile(latencies, 0.99),
+        outcomes,
+      });
+    };
+    const onReply = (reply: Reply) => {
+      const key = reply.kind === "answer" ? resultOf(reply.body) : reply.kind;
+      outcomes[key] = (outcomes[key] ?? 0) + 1;
+      if (reply.kind === "answer" || reply.kind === "late") latencies.push(reply.ms);
+      if (key === "allow") allowed++;
+      if (++answered === total) finish();
+    };
+    // Open loop: arrivals follow the clock, not the answers.
+    const pacer = setInterval(() => {
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * perSecond));
+      while (sent < due) {
+        pool.post("/mqtt/auth", authBody(devices[sent]!, firstIndex + sent), onReply);
+        sent++;
+      }
+      if (sent === total) clearInterval(pacer);
+    }, 10);
+    const safety = setTimeout(finish, seconds * 1000 + 15_000);
+    if (total === 0) finish();
+  });
+}
+
+export async function runFlood(opts: {
+  readonly port: number;
+  readonly shape: Shape;
+  readonly seconds: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly pool: BrokerPool;
+  /** Cold users of the full profile whose names the attacker guesses passwords for. */
+  readonly victims: readonly Credential[];
+  readonly warm: readonly Credential[];
+  readonly cold: readonly Credential[];
+  readonly warmPerSecond: number;
+  readonly coldPerSecond: number;
+}): Promise<FloodResult> {
+  const attacker = runSteady({
+    port: opts.port,
+    path: "/mqtt/auth",
+    shape: opts.shape,
+    seconds: opts.seconds,
+    headers: opts.headers,
+    body: (i) =>
+      JSON.stringify({
+        username: opts.victims[i % opts.victims.length]!.username,
+        password: randomBytes(12).toString("base64url"),
+        clientid: `attacker-${i}`,
+        peerhost: `172.${16 + ((i >> 16) & 15)}.${(i >> 8) & 255}.${i & 255}`,
+      }),
+  });
+  const [warm, cold] = await Promise.all([
+    legitStream(opts.pool, opts.warm, 0, opts.warmPerSecond, opts.seconds),
+    legitStream(opts.pool, opts.cold, 1_000_000, opts.coldPerSecond, opts.seconds),
+  ]);
+  return { attacker: await attacker, warm, cold };
+}
