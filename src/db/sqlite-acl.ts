@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import type { AclStore, ClientRecord, RoleInput, RoleRecord, Rule, SourcedRule } from "../store/types.js";
 import type { Audited } from "./audit.js";
 import type { Db } from "./open.js";
@@ -47,6 +48,9 @@ export function createSqliteAclStore(
 ): AclStore {
   const stmt = {
     findClient: db.prepare<[string], ClientRow>("SELECT * FROM mqtt_clients WHERE username = ?"),
+    findClientAndGeneration: db.prepare<[string], ClientRow & { acl_generation: number }>(
+      "SELECT c.*, (SELECT generation FROM acl_generation) AS acl_generation FROM mqtt_clients c WHERE username = ?",
+    ),
     effectiveRules: db.prepare<[string], RuleRow & { source: string }>(
       "SELECT source, permission, action, topic, qos, retain FROM effective_acl WHERE username = ? ORDER BY eval_order",
     ),
@@ -120,14 +124,25 @@ export function createSqliteAclStore(
     now: now(),
   });
 
+  // Effective rules per client, valid while the database's ACL generation is unchanged (every
+  // change to rules, roles or assignments bumps it, whichever process makes it): the hot path reads
+  // one integer with the client row instead of running the effective_acl query.
+  const rulesCache = new LRUCache<string, { generation: number; rules: SourcedRule[] }>({ max: 100_000 });
+
   return {
     async findClientWithRules(username) {
-      const row = stmt.findClient.get(username);
+      const row = stmt.findClientAndGeneration.get(username);
       if (row === undefined) return null;
-      const rules: SourcedRule[] = stmt.effectiveRules
-        .all(username)
-        .map((r) => ({ ...rowToRule(r), source: r.source }));
-      return { client: rowToClient(row), rules };
+      const { acl_generation: generation, ...clientRow } = row;
+      let cached = rulesCache.get(username);
+      if (cached === undefined || cached.generation !== generation) {
+        const rules: SourcedRule[] = stmt.effectiveRules
+          .all(username)
+          .map((r) => ({ ...rowToRule(r), source: r.source }));
+        cached = { generation, rules };
+        rulesCache.set(username, cached);
+      }
+      return { client: rowToClient(clientRow), rules: cached.rules };
     },
 
     async listRoles() {
