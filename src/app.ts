@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import type { Authenticate } from "./core/authenticate.js";
 import type { Authorize } from "./core/authorize.js";
+import { AppError } from "./errors.js";
 import { aclRouter } from "./http/api/acl.js";
 import { requireJsonBody, requireToken } from "./http/api/auth.js";
 import { clientsRouter } from "./http/api/clients.js";
@@ -51,6 +52,12 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestLog(deps.logger));
   app.use(deps.metrics.httpMiddleware);
   app.use(securityHeaders);
+  // Express would answer OPTIONS itself, in text/plain; this service answers no preflight.
+  app.use((req, _res, next) => {
+    next(
+      req.method === "OPTIONS" ? new AppError("method_not_allowed", "OPTIONS is not supported") : undefined,
+    );
+  });
   app.use(opsRouter({ store: deps.store, isShuttingDown: () => deps.lifecycle.shuttingDown }));
   // Scraped with a token (Prometheus: `authorization: { credentials_file: … }`), read scope is enough.
   app.get("/metrics", requireToken(deps.tokens), async (_req, res) => {

@@ -10,7 +10,7 @@ import { type Authorize, createAuthorizer } from "./core/authorize.js";
 import { createLockouts } from "./core/lockout.js";
 import { createVerifyTiming } from "./core/timing.js";
 import { createVerifyCache, type VerifyCache } from "./core/verify-cache.js";
-import { migrate } from "./db/migrate.js";
+import { loadMigrations, migrate } from "./db/migrate.js";
 import { openDatabase } from "./db/open.js";
 import { createSqliteStore } from "./db/sqlite-store.js";
 import { createMetrics, type Metrics } from "./metrics.js";
@@ -44,7 +44,7 @@ export interface Services {
 
 /** Opens the database, applies pending migrations and builds the services. */
 export async function openServices(config: Config, logger: Logger): Promise<Services> {
-  const db = openDatabase(config.dbPath);
+  const db = openDatabase(config.dbPath, { maxSchemaVersion: loadMigrations().length });
   try {
     const { from, to } = migrate(db);
     if (from !== to) logger.info({ from, to, db: config.dbPath }, "database migrated");

@@ -1,5 +1,5 @@
 import { type Config, ConfigError, loadConfig } from "../config.js";
-import { migrate } from "../db/migrate.js";
+import { loadMigrations, migrate } from "../db/migrate.js";
 import { openDatabase } from "../db/open.js";
 import { createLogger } from "../logger.js";
 import { openServices } from "../service.js";
@@ -98,7 +98,7 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, io: CliIo =
       case "serve":
         return await runServe(config);
       case "migrate": {
-        const db = openDatabase(config.dbPath);
+        const db = openDatabase(config.dbPath, { maxSchemaVersion: loadMigrations().length });
         try {
           const { from, to } = migrate(db);
           io.out(from === to ? `database is up to date (schema ${to})` : `migrated schema ${from} → ${to}`);

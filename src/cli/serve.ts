@@ -11,6 +11,25 @@ export async function serve(services: Services): Promise<{ server: Server; stop:
   server.keepAliveTimeout = config.keepAliveTimeoutMs;
   server.headersTimeout = config.keepAliveTimeoutMs + 1000;
   server.requestTimeout = 30_000;
+  // Requests Node's parser refuses before the app sees them (headers over 16 KiB — EMQX's GET
+  // encoding puts the password in the URL — or malformed HTTP) still get the JSON error shape.
+  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
+    const body = JSON.stringify({
+      error: tooLarge
+        ? { code: "headers_too_large", message: "request line and headers must stay under 16 KiB; use POST" }
+        : { code: "invalid_request", message: "malformed HTTP request" },
+    });
+    socket.end(
+      `HTTP/1.1 ${tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\n` +
+        `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+        `connection: close\r\n\r\n${body}`,
+    );
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
     server.once("error", reject);

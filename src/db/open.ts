@@ -18,7 +18,13 @@ export class DatabaseOpenError extends Error {
  * survives a process crash and a power loss. The hot path does not pay for it: its writes (last login)
  * are batched off the request.
  */
-export function openDatabase(path: string, options: { readonly?: boolean } = {}): Db {
+export function openDatabase(
+  path: string,
+  options: {
+    readonly?: boolean /** Refuse, before writing anything, a schema newer than this. */;
+    maxSchemaVersion?: number;
+  } = {},
+): Db {
   const isMemory = path === ":memory:";
   if (!isMemory && !options.readonly) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   if (!isMemory && options.readonly && !existsSync(path)) {
@@ -41,6 +47,12 @@ export function openDatabase(path: string, options: { readonly?: boolean } = {})
     if (appId !== APPLICATION_ID && objects.n > 0) {
       throw new DatabaseOpenError(
         `${path} is an SQLite database, but not an mqtt-authd one (application_id ${appId}); refusing to touch it`,
+      );
+    }
+    const schemaVersion = db.pragma("user_version", { simple: true }) as number;
+    if (options.maxSchemaVersion !== undefined && schemaVersion > options.maxSchemaVersion) {
+      throw new DatabaseOpenError(
+        `database schema version ${schemaVersion} is newer than this release supports (${options.maxSchemaVersion}); upgrade mqtt-authd`,
       );
     }
     db.pragma("busy_timeout = 5000");

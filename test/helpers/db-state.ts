@@ -3,12 +3,16 @@ import Database from "better-sqlite3";
 /**
  * A fingerprint of the whole database, for proving a rejected request changed nothing: every row of
  * every table, read beside the running service. `summarized` tables count as (row count, max rowid)
- * only (append-only logs that may be large); `ignoredColumns` are left out (bookkeeping such as a
- * token's last use, which any authenticated request updates by design).
+ * only (append-only logs that may be large); `excluded` tables and `ignoredColumns` are left out
+ * (bookkeeping such as a token's last use, which any authenticated request updates by design).
  */
 export function openDbState(
   path: string,
-  opts: { summarized?: readonly string[]; ignoredColumns?: Readonly<Record<string, readonly string[]>> } = {},
+  opts: {
+    summarized?: readonly string[];
+    excluded?: readonly string[];
+    ignoredColumns?: Readonly<Record<string, readonly string[]>>;
+  } = {},
 ) {
   const db = new Database(path, { readonly: true, fileMustExist: true });
   const summarized = new Set(opts.summarized ?? []);
@@ -20,6 +24,7 @@ export function openDbState(
         .all() as string[];
       const out: Record<string, unknown> = {};
       for (const name of tables) {
+        if (opts.excluded?.includes(name)) continue;
         if (summarized.has(name)) {
           out[name] = db.prepare(`SELECT count(*) AS n, max(rowid) AS last FROM "${name}"`).get();
           continue;
