@@ -9,11 +9,12 @@ import {
 import { usernameSchema } from "../../schemas/clients.js";
 import type { AclService } from "../../services/acl.js";
 import { parseOr400 } from "../validate.js";
+import { tokenActor } from "./auth.js";
 
 /** `/api/v1/roles…` and `/api/v1/clients/:username/acl…`. */
 export function aclRouter(acl: AclService): Router {
   const router = Router();
-  const actor = (res: { locals: { token: { name: string } } }) => `token:${res.locals.token.name}`;
+  const actor = tokenActor;
   const roleName = (raw: unknown) => parseOr400(roleNameSchema, raw, "role name");
   const username = (raw: unknown) => parseOr400(usernameSchema, raw, "username");
 

@@ -33,6 +33,10 @@ export function requireToken(tokens: TokenService): RequestHandler {
   };
 }
 
+/** Who made a change through the API, for the audit log: the token's name, never the token. */
+export const tokenActor = (res: { locals: { token: { name: string } } }): string =>
+  `token:${res.locals.token.name}`;
+
 /** Provisioning API bodies are JSON; anything else is refused before it is parsed. */
 export const requireJsonBody: RequestHandler = (req, _res, next) => {
   if (

@@ -8,11 +8,12 @@ import {
 } from "../../schemas/clients.js";
 import type { ClientService } from "../../services/clients.js";
 import { parseOr400 } from "../validate.js";
+import { tokenActor } from "./auth.js";
 
 /** `/api/v1/clients`: thin over the client service; every route already passed `requireToken`. */
 export function clientsRouter(clients: ClientService): Router {
   const router = Router();
-  const actor = (res: { locals: { token: { name: string } } }) => `token:${res.locals.token.name}`;
+  const actor = tokenActor;
   const username = (raw: string | string[] | undefined) => parseOr400(usernameSchema, raw, "username");
 
   router.post("/clients", async (req, res) => {

@@ -2,6 +2,7 @@ import { Router } from "express";
 import { importRequestSchema } from "../../schemas/import.js";
 import type { ImportService } from "../../services/import.js";
 import { parseOr400 } from "../validate.js";
+import { tokenActor } from "./auth.js";
 
 /**
  * `POST /api/v1/import`: a password or ACL file as text, with the settings its broker keeps
@@ -9,7 +10,7 @@ import { parseOr400 } from "../validate.js";
  */
 export function importRouter(imports: ImportService): Router {
   const router = Router();
-  const actor = (res: { locals: { token: { name: string } } }) => `token:${res.locals.token.name}`;
+  const actor = tokenActor;
 
   router.post("/import", async (req, res) => {
     const request = parseOr400(importRequestSchema, req.body, "import");

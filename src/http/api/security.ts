@@ -4,6 +4,7 @@ import { AppError } from "../../errors.js";
 import { usernameSchema } from "../../schemas/clients.js";
 import type { LockoutRecord, Store } from "../../store/types.js";
 import { parseOr400 } from "../validate.js";
+import { tokenActor } from "./auth.js";
 
 /** What admins ask after an incident: who is locked out, who failed to log in, what changed. */
 
@@ -60,7 +61,7 @@ export function securityRouter(store: Store): Router {
         ...(q.peerhost !== undefined && { peerhost: q.peerhost }),
       },
       {
-        actor: `token:${res.locals.token.name}`,
+        actor: tokenActor(res),
         action: "lockout.clear",
         target: q.username ?? null,
         details: { ...q },
