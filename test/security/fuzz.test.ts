@@ -317,9 +317,10 @@ const payload = (
   );
 
 /**
- * Node refuses a request line and headers over 16 KiB (431) before the app sees it; the URL-bound
- * generators stay below that so the app's own handling is what gets fuzzed (over-long URLs have
- * their own test in test/security/headers-and-limits.test.ts).
+ * Node refuses a request line and headers over 16 KiB (431) before the app sees it, and this file
+ * serves the app without serve.ts's clientError handler; the URL-bound generators stay below that,
+ * so the app's own handling is what gets fuzzed (over-long URLs against the real server have their
+ * own test in test/security/headers-and-limits.test.ts).
  */
 const MAX_URL_PART = 4000;
 const fitsUrl = (s: string) => s.length <= MAX_URL_PART;
@@ -446,8 +447,7 @@ const API_ROUTES: readonly Route[] = [
 ];
 const HOOK_ROUTES = ["/mqtt/auth", "/mqtt/acl"];
 const OPS_ROUTES = ["/healthz", "/readyz"];
-// OPTIONS has its own test (test/security/headers-and-limits.test.ts): Express answers it itself.
-const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 const isRead = (method: string) => method === "GET" || method === "HEAD";
 
 /** Write routes on the seeded client and role, reached with bodies no schema can accept. */
@@ -755,8 +755,19 @@ function expectPeerAnswer(route: PeerRoute, res: RawResponse, label: string): "d
     return "decided";
   }
   if (route.contract === "vernemq" && res.status === 200) {
-    const body = expectJson(res, label) as { result?: unknown };
-    expect(body.result, `${label}: VerneMQ reads "ok" as allow`).not.toBe("ok");
+    const body = expectJson(res, label) as {
+      result?: unknown;
+      topics?: { qos: unknown }[];
+      modifiers?: { topics?: { qos: unknown }[] };
+    };
+    if (body.result === "ok") {
+      // A SUBSCRIBE is answered "ok" with the topic list VerneMQ should grant: every topic must come
+      // back refused (128 for MQTT 3, 135 for MQTT 5), or the garbage was allowed.
+      const topics = body.modifiers?.topics ?? body.topics;
+      expect(topics, `${label}: VerneMQ reads a bare "ok" as allow`).toBeDefined();
+      for (const t of topics ?? []) expect([128, 135], label).toContain(t.qos);
+      return "decided";
+    }
     expect([{ error: "not_allowed" }, "next"], label).toContainEqual(body.result);
     return "decided";
   }

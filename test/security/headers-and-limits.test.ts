@@ -325,8 +325,8 @@ describe("what the hooks accept", () => {
 });
 
 describe("OPTIONS", () => {
-  // Express answers OPTIONS itself (200 text/plain "GET, HEAD, POST") on any path with a route,
-  // outside the closed error list; the service answers no preflight, so it should be a 405.
+  // Left alone, Express answers OPTIONS itself (200 text/plain "GET, HEAD, POST") on any path with a
+  // route, outside the closed error list; the service answers no preflight: a 405.
   it("is answered in the JSON error shape (405 method_not_allowed), like every other unsupported request", async () => {
     for (const [path, headers] of [
       ["/api/v1/clients", bearer],
@@ -377,8 +377,8 @@ describe("over-long request lines (the real server)", () => {
     removeDir(dir);
   });
 
-  // Node refuses a request line + headers over 16 KiB itself (431, no body) before the app runs.
-  // EMQX's GET encoding puts the password in the URL, and a hook field may be 64 KiB long.
+  // Node refuses a request line + headers over 16 KiB itself (by default a bare 431, no body) before
+  // the app runs. EMQX's GET encoding puts the password in the URL, and a hook field may be 64 KiB long.
   it("answers a hook GET beyond the header limit in the JSON error shape, and keeps serving", async () => {
     const hookSecret = "limits-test-hook-secret-0123456789";
     server = await startServer(
