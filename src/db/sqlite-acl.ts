@@ -4,7 +4,8 @@ import type { Audited } from "./audit.js";
 import type { Db } from "./open.js";
 import type { ClientRow } from "./sqlite-store.js";
 
-interface RuleRow {
+/** A rule as its acl_rules columns hold it. */
+export interface RuleRow {
   permission: Rule["permission"];
   action: Rule["action"];
   topic: string;
@@ -22,14 +23,16 @@ function rowToRule(r: RuleRow): Rule {
   };
 }
 
-const ruleParams = (rule: Rule, position: number) => ({
-  position,
+/** The inverse of rowToRule: QoS levels as a sorted list ('0,1'), retain as 0/1, absent as NULL. */
+export const ruleToRow = (rule: Rule): RuleRow => ({
   permission: rule.permission,
   action: rule.action,
   topic: rule.topic,
   qos: rule.qos === undefined ? null : [...new Set(rule.qos)].sort().join(","),
   retain: rule.retain === undefined ? null : rule.retain ? 1 : 0,
 });
+
+const ruleParams = (rule: Rule, position: number) => ({ position, ...ruleToRow(rule) });
 
 interface RoleRow {
   name: string;

@@ -8,26 +8,11 @@ import type {
 } from "../store/types.js";
 import type { Audited } from "./audit.js";
 import type { Db } from "./open.js";
+import { type RuleRow, ruleToRow } from "./sqlite-acl.js";
 
-/** A rule as its acl_rules columns hold it, so a file's rules compare equal to stored ones. */
-interface RuleColumns {
-  permission: string;
-  action: string;
-  topic: string;
-  qos: string | null;
-  retain: number | null;
-}
-
-const toColumns = (rule: Rule): RuleColumns => ({
-  permission: rule.permission,
-  action: rule.action,
-  topic: rule.topic,
-  qos: rule.qos === undefined ? null : [...new Set(rule.qos)].sort().join(","),
-  retain: rule.retain === undefined ? null : rule.retain ? 1 : 0,
-});
-
-const sameRules = (stored: RuleColumns[], wanted: readonly Rule[]): boolean =>
-  JSON.stringify(stored) === JSON.stringify(wanted.map(toColumns));
+/** Compared as acl_rules columns, so a file's rules equal the stored ones they would become. */
+const sameRules = (stored: RuleRow[], wanted: readonly Rule[]): boolean =>
+  JSON.stringify(stored) === JSON.stringify(wanted.map(ruleToRow));
 
 /** Thrown inside the transaction to roll it back, carrying the outcome out. */
 class RollBack {
@@ -54,7 +39,7 @@ export function createSqliteImportStore(db: Db, now: () => string, audited: Audi
          password_changed_at = CASE WHEN password_hash = @hash THEN password_changed_at ELSE @now END
        WHERE username = @username`,
     ),
-    clientRules: db.prepare<[string], RuleColumns>(
+    clientRules: db.prepare<[string], RuleRow>(
       `SELECT ${RULE_COLUMNS} FROM acl_rules WHERE client_username = ? ORDER BY position`,
     ),
     deleteClientRules: db.prepare("DELETE FROM acl_rules WHERE client_username = ?"),
@@ -66,7 +51,7 @@ export function createSqliteImportStore(db: Db, now: () => string, audited: Audi
     role: db.prepare<[string], { description: string; is_default: number }>(
       "SELECT description, is_default FROM acl_roles WHERE name = ?",
     ),
-    roleRules: db.prepare<[string], RuleColumns>(
+    roleRules: db.prepare<[string], RuleRow>(
       `SELECT ${RULE_COLUMNS} FROM acl_rules WHERE role_name = ? ORDER BY position`,
     ),
     insertRole: db.prepare(
@@ -109,7 +94,7 @@ export function createSqliteImportStore(db: Db, now: () => string, audited: Audi
   };
 
   const writeRules = (insert: typeof stmt.insertRoleRule, owner: string, rules: readonly Rule[]) => {
-    for (const [i, rule] of rules.entries()) insert.run({ owner, position: i + 1, ...toColumns(rule) });
+    for (const [i, rule] of rules.entries()) insert.run({ owner, position: i + 1, ...ruleToRow(rule) });
   };
 
   const importClientRules = (
