@@ -88,12 +88,11 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
   const fingerprint = (username: string, password: string) =>
     createHmac("sha256", failedKey).update(username).update("\0").update(password).digest("base64");
 
-  const read = async (username: string) =>
-    deps.withRules
-      ? deps.store.findClientWithRules(username)
-      : ((client) => (client === null ? null : { client, rules: undefined }))(
-          await deps.store.findClient(username),
-        );
+  const read = async (username: string): Promise<{ client: ClientRecord; rules?: SourcedRule[] } | null> => {
+    if (deps.withRules) return deps.store.findClientWithRules(username);
+    const client = await deps.store.findClient(username);
+    return client === null ? null : { client };
+  };
 
   const upgradeIfDue = (client: ClientRecord, password: string) => {
     if (!deps.passwords.needsUpgrade(client.passwordHash, client.passwordOrigin)) return;
