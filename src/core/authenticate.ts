@@ -164,8 +164,9 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
     const fast = cache.check(client.username, client.passwordHash, req.password);
     if (fast === "match") return allow("fast");
     const key = fingerprint(client.username, req.password);
-    if (fast === "mismatch" || failed.get(key) === client.passwordHash) {
-      const firstTime = failed.get(key) !== client.passwordHash;
+    const seenBefore = failed.get(key) === client.passwordHash;
+    if (fast === "mismatch" || seenBefore) {
+      const firstTime = !seenBefore;
       failed.set(key, client.passwordHash);
       await timing.imitate(deadlineAt);
       return wrongPassword(firstTime);
