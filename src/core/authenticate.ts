@@ -94,8 +94,15 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
     return client === null ? null : { client };
   };
 
+  // Stored hashes already at their origin's profile: parsing the hash again on every login would only
+  // find the same answer (it depends on the hash string, the origin and this process's profiles).
+  const upToDate = new LRUCache<string, ClientRecord["passwordOrigin"]>({ max: 100_000 });
   const upgradeIfDue = (client: ClientRecord, password: string) => {
-    if (!deps.passwords.needsUpgrade(client.passwordHash, client.passwordOrigin)) return;
+    if (upToDate.get(client.passwordHash) === client.passwordOrigin) return;
+    if (!deps.passwords.needsUpgrade(client.passwordHash, client.passwordOrigin)) {
+      upToDate.set(client.passwordHash, client.passwordOrigin);
+      return;
+    }
     // Background work: only when no login is waiting for a verify slot; a later login retries.
     deps.admission[laneOf(client)]
       .runIfIdle(async () => {

@@ -1,4 +1,4 @@
-import { evaluate } from "../acl/evaluate.js";
+import { evaluate, type ResolvedRule, resolveRules } from "../acl/evaluate.js";
 import { validateTopicFilter, validateTopicName } from "../acl/topic.js";
 import type { AclRequest } from "../acl/types.js";
 import type { SourcedRule, Store } from "../store/types.js";
@@ -31,6 +31,22 @@ export function createAuthorizer(deps: {
   readonly now?: () => Date;
 }): Authorize {
   const now = deps.now ?? (() => new Date());
+  // Rule topics resolved for the client that asked last, per rules list. The store hands out the
+  // same list while the client's rules are unchanged (and a new one after any change), so the list
+  // itself is the key: nothing to invalidate, and an entry goes when the store drops the list.
+  const resolvedFor = new WeakMap<
+    readonly SourcedRule[],
+    { readonly username: string; readonly clientid: string; readonly resolved: ResolvedRule[] }
+  >();
+  const resolve = (rules: readonly SourcedRule[], req: AclRequest): ResolvedRule[] => {
+    const hit = resolvedFor.get(rules);
+    if (hit !== undefined && hit.username === req.username && hit.clientid === req.clientid) {
+      return hit.resolved;
+    }
+    const resolved = resolveRules(rules, req);
+    resolvedFor.set(rules, { username: req.username, clientid: req.clientid, resolved });
+    return resolved;
+  };
   return async (req) => {
     const valid = req.action === "publish" ? validateTopicName(req.topic) : validateTopicFilter(req.topic);
     if (!valid.ok) return { result: "deny", reason: "invalid_topic" };
@@ -45,7 +61,7 @@ export function createAuthorizer(deps: {
       return { result: "deny", reason: "client_id_mismatch" };
     }
     if (client.isSuperuser) return { result: "allow", reason: "superuser" };
-    const decision = evaluate(rules, req, deps.noMatch);
+    const decision = evaluate(rules, req, deps.noMatch, resolve(rules, req));
     if (decision.ruleIndex === null) return { result: decision.result, reason: "no_match" };
     return {
       result: decision.result,

@@ -43,6 +43,20 @@ export interface Lockouts {
   recordSuccess(username: string, peerhost: string): void;
 }
 
+/**
+ * How long this process believes "no lockout is in force anywhere" without asking the store again. A
+ * lockout that another process sharing the database starts is honoured here at most this much later.
+ */
+export const LOCKOUT_SNAPSHOT_TTL_MS = 1000;
+
+/** Does this lockout, started here, cover the key as `findActiveLockouts` would (time aside)? */
+const covers = (l: LockoutRecord, username: string, peerhost: string): boolean =>
+  l.scope === "username+peerhost"
+    ? l.username === username && l.peerhost === peerhost
+    : l.scope === "username"
+      ? l.username === username
+      : l.peerhost === peerhost;
+
 export function createLockouts(deps: {
   store: SecurityStore;
   policy: LockoutPolicy;
@@ -55,6 +69,46 @@ export function createLockouts(deps: {
   const now = deps.now ?? Date.now;
   // Bounded: an attacker inventing usernames or sources cannot grow this without limit.
   const counters = new LRUCache<string, Counter>({ max: 200_000, ttl: 24 * 3600_000 });
+
+  // Every login checks for a lockout, and there is almost never one in force anywhere: rather than a
+  // query per login, this process asks the store at most every LOCKOUT_SNAPSHOT_TTL_MS whether any
+  // lockout is in force at all. While none is, checks answer without a query; as soon as one is, every
+  // check asks the store, as before, which stays the only judge of who is locked (so a lockout an admin
+  // clears is honoured at once, and nothing here ever needs to learn of a clear). A lockout that
+  // another process sharing the database starts is honoured up to LOCKOUT_SNAPSHOT_TTL_MS later.
+  // One this process starts is honoured at once: it is kept in `pending` (and checked here) until its
+  // write has settled, and starting one or settling its write (`epoch`) discards the "none".
+  let epoch = 0;
+  let snapshot: { readonly epoch: number; readonly takenAt: number; readonly none: boolean } | undefined;
+  let reading: Promise<boolean> | undefined;
+  const pending = new Set<LockoutRecord>();
+  /** True when the store had no lockout in force at all, as of less than a TTL ago. */
+  const noneInForce = (at: number): boolean | Promise<boolean> => {
+    if (
+      snapshot !== undefined &&
+      snapshot.epoch === epoch &&
+      at >= snapshot.takenAt &&
+      at - snapshot.takenAt < LOCKOUT_SNAPSHOT_TTL_MS
+    ) {
+      return snapshot.none;
+    }
+    if (reading === undefined) {
+      const readEpoch = epoch;
+      reading = deps.store
+        .listLockouts({ activeAt: new Date(at).toISOString() })
+        .then((inForce) => {
+          const none = inForce.length === 0;
+          snapshot = { epoch: readEpoch, takenAt: at, none };
+          return none;
+        })
+        .finally(() => {
+          reading = undefined;
+        });
+    }
+    return reading;
+  };
+  const exempt = (l: LockoutRecord, peerhost: string, lastLoginPeerhost: string | null) =>
+    l.scope === "username" && lastLoginPeerhost !== null && lastLoginPeerhost === peerhost;
 
   const bump = (scope: LockoutScope, username: string, peerhost: string, threshold: number) => {
     const key = `${scope}\0${username}\0${peerhost}`;
@@ -84,19 +138,36 @@ export function createLockouts(deps: {
       "locked out after repeated failures",
     );
     deps.onLock?.(scope);
+    pending.add(lockout);
+    epoch++;
     deps.store
       .upsertLockout(lockout)
-      .catch((err: unknown) => deps.logger.error({ err }, "could not store lockout"));
+      .catch((err: unknown) => deps.logger.error({ err }, "could not store lockout"))
+      .finally(() => {
+        pending.delete(lockout);
+        epoch++;
+      });
   };
 
   return {
     async check(username, peerhost, lastLoginPeerhost) {
-      const active = await deps.store.findActiveLockouts(username, peerhost, new Date(now()).toISOString());
-      return (
-        active.find(
-          (l) => !(l.scope === "username" && lastLoginPeerhost !== null && lastLoginPeerhost === peerhost),
-        ) ?? null
-      );
+      const at = now();
+      if (pending.size > 0) {
+        const until = new Date(at).toISOString();
+        for (const l of pending) {
+          if (
+            covers(l, username, peerhost) &&
+            l.lockedUntil > until &&
+            !exempt(l, peerhost, lastLoginPeerhost)
+          ) {
+            return l;
+          }
+        }
+      } else if (await noneInForce(at)) {
+        return null;
+      }
+      const active = await deps.store.findActiveLockouts(username, peerhost, new Date(at).toISOString());
+      return active.find((l) => !exempt(l, peerhost, lastLoginPeerhost)) ?? null;
     },
 
     recordFailure(username, peerhost, knownUser) {

@@ -21,7 +21,15 @@ export function sha256Hex(value: string): string {
  * the content nor the length of the expected value leaks through timing.
  */
 export function secretsEqual(presented: string, expected: string): boolean {
-  const a = createHash("sha256").update(presented, "utf8").digest();
-  const b = createHash("sha256").update(expected, "utf8").digest();
-  return timingSafeEqual(a, b);
+  return secretMatcher(expected)(presented);
+}
+
+/**
+ * `secretsEqual` against a fixed expected secret, for every request: the expected side is hashed
+ * once, here, so each call hashes only the presented value. The same guarantees: constant time over
+ * equal-length digests, so neither the content nor the length of the secret leaks.
+ */
+export function secretMatcher(expected: string): (presented: string) => boolean {
+  const want = createHash("sha256").update(expected, "utf8").digest();
+  return (presented) => timingSafeEqual(createHash("sha256").update(presented, "utf8").digest(), want);
 }

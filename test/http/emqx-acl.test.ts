@@ -572,3 +572,69 @@ describe("/mqtt/auth: every acl entry is one EMQX accepts", () => {
     }
   });
 });
+
+describe("answers kept between requests (the login list, the resolved rules)", () => {
+  // The login answer and the rule topics are kept per client while its rules are unchanged: every
+  // change below must show at the very next request.
+  beforeEach(async () => {
+    await createRole(ctx, "sensor", SENSOR_RULES);
+    await client(ctx, "dev1", { roles: ["sensor"] });
+  });
+
+  it("renders the login list again after the client's rules change", async () => {
+    const before = await loginAcl(ctx, "dev1", "s1");
+    expect(await loginAcl(ctx, "dev1", "s1")).toEqual(before);
+    await setAcl(ctx, "dev1", {
+      roles: ["sensor"],
+      rules: [{ permission: "deny", action: "publish", topic: "sensors/${clientid}/secret" }],
+    });
+    const after = await loginAcl(ctx, "dev1", "s1");
+    expect(after).toEqual([{ permission: "deny", action: "publish", topic: "sensors/s1/secret" }, ...before]);
+  });
+
+  it("renders the login list again after a role's rules change", async () => {
+    await loginAcl(ctx, "dev1", "s1");
+    const res = await request(ctx.app)
+      .put("/api/v1/roles/sensor")
+      .set(bearer)
+      .send({ rules: [{ permission: "allow", action: "publish", topic: "other/${clientid}" }] });
+    expect(res.status, res.text).toBe(200);
+    expect(await loginAcl(ctx, "dev1", "s1")).toEqual([
+      { permission: "allow", action: "publish", topic: "other/s1" },
+      { permission: "deny", action: "all", topic: "#" },
+    ]);
+  });
+
+  it("expands the placeholders for each client id the same user logs in with", async () => {
+    expect((await loginAcl(ctx, "dev1", "s1"))[0]).toMatchObject({ topic: "sensors/s1/#" });
+    expect((await loginAcl(ctx, "dev1", "s2"))[0]).toMatchObject({ topic: "sensors/s2/#" });
+    expect((await loginAcl(ctx, "dev1", "s1"))[0]).toMatchObject({ topic: "sensors/s1/#" });
+  });
+
+  it("answers is_superuser and expire_at from the current row", async () => {
+    expect(await authDecision(ctx, { username: "dev1", password: PASSWORD, clientid: "s1" })).toMatchObject({
+      result: "allow",
+      is_superuser: false,
+    });
+    const expiresAt = "2999-01-01T00:00:00.000Z";
+    const res = await request(ctx.app)
+      .patch("/api/v1/clients/dev1")
+      .set(bearer)
+      .send({ expires_at: expiresAt });
+    expect(res.status, res.text).toBe(200);
+    const body = await authDecision(ctx, { username: "dev1", password: PASSWORD, clientid: "s1" });
+    expect(body.expire_at).toBe(Date.parse(expiresAt) / 1000);
+  });
+
+  it("decides /mqtt/acl on the client's current rules, for the client id asking", async () => {
+    expect(await publish("dev1", "s1", "sensors/s1/temp")).toBe("allow");
+    expect(await publish("dev1", "s2", "sensors/s1/temp")).toBe("deny");
+    expect(await publish("dev1", "s2", "sensors/s2/temp")).toBe("allow");
+    await setAcl(ctx, "dev1", {
+      roles: ["sensor"],
+      rules: [{ permission: "deny", action: "publish", topic: "sensors/${clientid}/temp" }],
+    });
+    expect(await publish("dev1", "s2", "sensors/s2/temp")).toBe("deny");
+    expect(await publish("dev1", "s2", "sensors/s2/humidity")).toBe("allow");
+  });
+});

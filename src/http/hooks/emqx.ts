@@ -1,10 +1,14 @@
 import express, { type Request, type Response, Router } from "express";
+import { LRUCache } from "lru-cache";
 import { z } from "zod";
 import { type EmqxAclRule, emqxExactPrefix, toEmqxAcl } from "../../acl/emqx.js";
 import type { Authenticate, AuthnDecision } from "../../core/authenticate.js";
 import type { Authorize } from "../../core/authorize.js";
 import { AppError } from "../../errors.js";
 import { qosStringSchema, retainStringSchema } from "../../schemas/acl.js";
+import type { ClientRecord, SourcedRule } from "../../store/types.js";
+import { JsonAnswer } from "../json-answer.js";
+import { logs } from "../request-log.js";
 import { parseOr400 } from "../validate.js";
 
 /**
@@ -27,6 +31,71 @@ export const emqxAuthzSchema = z.object({
   qos: qosStringSchema,
   retain: retainStringSchema,
 });
+
+export type EmqxAuthnFields = z.output<typeof emqxAuthnSchema>;
+export type EmqxAuthzFields = z.output<typeof emqxAuthzSchema>;
+
+/** A field of the schemas above, read without zod: the value, or undefined when it is not valid. */
+const text = (v: unknown, max: number): string | undefined =>
+  v === undefined ? "" : typeof v === "string" && v.length <= max ? v : undefined;
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+const QOS = { "0": 0, "1": 1, "2": 2 } as const;
+
+/**
+ * `emqxAuthnSchema` for the request every CONNECT sends: a well-formed one is read directly (the same
+ * output as the schema's), anything else goes through the schema, for the same answer and the same
+ * 400 it always gave.
+ */
+export function parseAuthnFields(value: unknown): EmqxAuthnFields {
+  if (isRecord(value)) {
+    const username = text(value.username, 65535);
+    const password = text(value.password, 65535);
+    const clientid = text(value.clientid, 65535);
+    const peerhost = text(value.peerhost, 64);
+    if (
+      username !== undefined &&
+      password !== undefined &&
+      clientid !== undefined &&
+      peerhost !== undefined
+    ) {
+      return { username, password, clientid, peerhost };
+    }
+  }
+  return parseOr400(emqxAuthnSchema, value, "authentication request");
+}
+
+/** `emqxAuthzSchema`, read the same way as `parseAuthnFields`. */
+export function parseAuthzFields(value: unknown): EmqxAuthzFields {
+  if (isRecord(value)) {
+    const username = text(value.username, 65535);
+    const clientid = text(value.clientid, 65535);
+    const peerhost = text(value.peerhost, 64);
+    const { topic, action, qos, retain } = value;
+    if (
+      username !== undefined &&
+      clientid !== undefined &&
+      peerhost !== undefined &&
+      typeof topic === "string" &&
+      topic.length >= 1 &&
+      topic.length <= 65535 &&
+      (action === "publish" || action === "subscribe") &&
+      (qos === undefined || qos === "0" || qos === "1" || qos === "2") &&
+      (retain === undefined || retain === "true" || retain === "false")
+    ) {
+      return {
+        username,
+        clientid,
+        peerhost,
+        topic,
+        action,
+        qos: qos === undefined ? 0 : QOS[qos],
+        retain: retain === "true",
+      };
+    }
+  }
+  return parseOr400(emqxAuthzSchema, value, "authorization request");
+}
 
 /** EMQX sends JSON, a form, or (GET) query parameters: the same fields in any of the three. */
 export function hookFields(req: Request): unknown {
@@ -93,6 +162,52 @@ export interface EmqxHookDeps {
   readonly noMatch: "allow" | "deny";
 }
 
+/** The answers that carry nothing but their result, serialised once. */
+const RESULT_ANSWERS = {
+  allow: new JsonAnswer({ result: "allow" }),
+  deny: new JsonAnswer({ result: "deny" }),
+  ignore: new JsonAnswer({ result: "ignore" }),
+} as const;
+
+interface RenderedLogin {
+  readonly rules: readonly SourcedRule[];
+  readonly clientid: string;
+  readonly isSuperuser: boolean;
+  readonly expiresAt: string | null;
+  readonly answer: JsonAnswer;
+}
+
+/**
+ * The login answer, rendered once per client and kept while everything it is made of stays the same.
+ * The rules list is compared by identity: the store hands out the same list while the client's rules
+ * are unchanged and a new one after any change (rules, roles or assignments), so a changed rule
+ * renders anew at the next login. Bounded by entries and by bytes.
+ */
+function loginAnswers(noMatch: "allow" | "deny") {
+  const cache = new LRUCache<string, RenderedLogin>({
+    max: 100_000,
+    maxSize: 32 * 1024 * 1024,
+    sizeCalculation: (r) => r.answer.byteLength + r.clientid.length + 64,
+  });
+  return (decision: AuthnDecision, clientid: string): JsonAnswer => {
+    if (decision.result !== "allow") return RESULT_ANSWERS[decision.result];
+    const { client, rules } = decision;
+    if (rules === undefined) return new JsonAnswer(renderAuthn(decision, { clientid, noMatch }));
+    const hit = cache.get(client.username);
+    if (hit !== undefined && sameLogin(hit, client, rules, clientid)) return hit.answer;
+    const answer = new JsonAnswer(renderAuthn(decision, { clientid, noMatch }));
+    const { isSuperuser, expiresAt } = client;
+    cache.set(client.username, { rules, clientid, isSuperuser, expiresAt, answer });
+    return answer;
+  };
+}
+
+const sameLogin = (r: RenderedLogin, client: ClientRecord, rules: readonly SourcedRule[], clientid: string) =>
+  r.rules === rules &&
+  r.clientid === clientid &&
+  r.isSuperuser === client.isSuperuser &&
+  r.expiresAt === client.expiresAt;
+
 /** Mounted at `/mqtt`, behind the hook secret. */
 export function emqxHooks(deps: EmqxHookDeps): Router {
   const router = Router();
@@ -101,24 +216,29 @@ export function emqxHooks(deps: EmqxHookDeps): Router {
   router.use(
     express.urlencoded({ limit: "200kb", extended: false, type: "application/x-www-form-urlencoded" }),
   );
+  const loginAnswer = loginAnswers(deps.noMatch);
 
   const auth = async (req: Request, res: Response) => {
-    const fields = parseOr400(emqxAuthnSchema, hookFields(req), "authentication request");
+    const fields = parseAuthnFields(hookFields(req));
     const decision = await decideOrIgnore(req, () => deps.authenticate(fields));
-    const who = { username: fields.username, clientid: fields.clientid, peerhost: fields.peerhost };
-    if (decision.result === "allow") req.log.debug({ ...who, path: decision.path }, "authn allow");
-    else req.log.info({ ...who, reason: decision.reason }, `authn ${decision.result}`);
-    res.status(200).json(renderAuthn(decision, { clientid: fields.clientid, noMatch: deps.noMatch }));
+    if (decision.result !== "allow" || logs(req, "debug")) {
+      const who = { username: fields.username, clientid: fields.clientid, peerhost: fields.peerhost };
+      if (decision.result === "allow") req.log.debug({ ...who, path: decision.path }, "authn allow");
+      else req.log.info({ ...who, reason: decision.reason }, `authn ${decision.result}`);
+    }
+    loginAnswer(decision, fields.clientid).send(req, res);
   };
 
   const acl = async (req: Request, res: Response) => {
-    const fields = parseOr400(emqxAuthzSchema, hookFields(req), "authorization request");
+    const fields = parseAuthzFields(hookFields(req));
     const decision = await decideOrIgnore(req, () => deps.authorize(fields));
-    req.log.debug(
-      { username: fields.username, action: fields.action, topic: fields.topic, reason: decision.reason },
-      `authz ${decision.result}`,
-    );
-    res.status(200).json({ result: decision.result });
+    if (logs(req, "debug")) {
+      req.log.debug(
+        { username: fields.username, action: fields.action, topic: fields.topic, reason: decision.reason },
+        `authz ${decision.result}`,
+      );
+    }
+    RESULT_ANSWERS[decision.result].send(req, res);
   };
 
   router.post("/auth", auth);

@@ -1,6 +1,6 @@
 import type { RequestHandler } from "express";
 import { AppError } from "../../errors.js";
-import { secretsEqual } from "../../passwords/secrets.js";
+import { secretMatcher } from "../../passwords/secrets.js";
 
 /**
  * For brokers that cannot send a custom header (RabbitMQ, mosquitto-go-auth, VerneMQ), the hook
@@ -14,6 +14,7 @@ import { secretsEqual } from "../../passwords/secrets.js";
  * refusal or an error, never as an allow.
  */
 export function behindPathSecret(secret: string, router: RequestHandler): RequestHandler {
+  const matches = secretMatcher(secret);
   return (req, res, next) => {
     const presented = typeof req.params.secret === "string" ? req.params.secret : "";
     // `req.baseUrl` is the matched mount path as it arrived (still encoded); its last segment is the secret.
@@ -21,7 +22,7 @@ export function behindPathSecret(secret: string, router: RequestHandler): Reques
     const rest = req.originalUrl.startsWith(base) ? req.originalUrl.slice(base.length) : "";
     req.baseUrl = `${base.slice(0, base.lastIndexOf("/") + 1)}:secret`;
     req.originalUrl = `${req.baseUrl}${rest}`;
-    if (!secretsEqual(presented, secret)) {
+    if (!matches(presented)) {
       next(new AppError("unauthorized", "missing or wrong hook secret in the path"));
       return;
     }
