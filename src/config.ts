@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { z } from "zod";
+import { redactDbUrl } from "./db/postgres/open.js";
 
 /**
  * The only reader of process.env. Every variable is validated once at start; a bad value stops the
@@ -25,7 +26,20 @@ const timeCost = (dflt: number) => int(1, 100).default(dflt);
 const parallelism = (dflt: number) => int(1, 64).default(dflt);
 
 const envSchema = z.object({
-  DB: z.string().min(1).default("./data/mqtt-authd.db"),
+  // A file path (SQLite, the embedded default) or a postgres:// URL (PostgreSQL, for several replicas).
+  DB: z.string().min(1).optional(),
+  // The same, for a URL that carries a password: also readable from DB_URL_FILE.
+  DB_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
+    .optional(),
+  // `mqtt-authd copy`: the PostgreSQL database to copy into (also COPY_TO_FILE: the URL may hold a password).
+  COPY_TO: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
+    .optional(),
+  // Connections each process keeps to PostgreSQL.
+  DB_POOL_SIZE: int(1, 1000).default(10),
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: int(0, 65535).default(8080),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -88,8 +102,23 @@ export interface Argon2Profile {
   readonly parallelism: number;
 }
 
+export type DatabaseConfig =
+  | { readonly kind: "sqlite"; readonly path: string }
+  | { readonly kind: "postgres"; readonly url: string; readonly poolSize: number };
+
+export const DEFAULT_SQLITE_PATH = "./data/mqtt-authd.db";
+
+const isPostgresUrl = (v: string): boolean => /^postgres(ql)?:\/\//i.test(v);
+
+/** The database for logs and messages: the path, or the URL without its password. */
+export function describeDatabase(db: DatabaseConfig): string {
+  return db.kind === "sqlite" ? db.path : redactDbUrl(db.url);
+}
+
 export interface Config {
-  readonly dbPath: string;
+  readonly database: DatabaseConfig;
+  /** Target of `mqtt-authd copy`, when given by the environment. */
+  readonly copyTo: string | undefined;
   readonly host: string;
   readonly port: number;
   readonly logLevel: Env["LOG_LEVEL"];
@@ -124,7 +153,7 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
-const SECRET_KEYS = ["HOOK_SECRET", "ADMIN_TOKEN"] as const;
+const SECRET_KEYS = ["HOOK_SECRET", "ADMIN_TOKEN", "DB_URL", "COPY_TO"] as const;
 
 /** Reads `<NAME>_FILE` for secrets; the value itself never appears in an error message. */
 function resolveSecretFiles(raw: Record<string, string | undefined>): Record<string, string | undefined> {
@@ -148,6 +177,8 @@ function resolveSecretFiles(raw: Record<string, string | undefined>): Record<str
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const raw: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(env)) {
+    // MQTT_AUTHD_TEST_* and MQTT_AUTHD_BENCH_* belong to the test suite and the benchmark.
+    if (name.startsWith(`${PREFIX}TEST_`) || name.startsWith(`${PREFIX}BENCH_`)) continue;
     if (name.startsWith(PREFIX) && value !== "") raw[name.slice(PREFIX.length)] = value;
   }
   const known = new Set([...Object.keys(envSchema.shape), ...SECRET_KEYS.map((k) => `${k}_FILE`)]);
@@ -162,8 +193,24 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     throw new ConfigError(`${name}: ${issue.message}`);
   }
   const e = parsed.data;
+  if (e.DB !== undefined && e.DB_URL !== undefined) {
+    throw new ConfigError(`${PREFIX}DB and ${PREFIX}DB_URL are both set; set only one`);
+  }
+  const target = e.DB_URL ?? e.DB ?? DEFAULT_SQLITE_PATH;
+  const database: DatabaseConfig = isPostgresUrl(target)
+    ? Object.freeze({ kind: "postgres", url: target, poolSize: e.DB_POOL_SIZE })
+    : Object.freeze({ kind: "sqlite", path: target });
+  if (database.kind === "postgres") {
+    try {
+      new URL(database.url);
+    } catch {
+      // The URL may hold a password: say what is wrong, never echo it.
+      throw new ConfigError(`${PREFIX}${e.DB_URL !== undefined ? "DB_URL" : "DB"}: not a valid URL`);
+    }
+  }
   return Object.freeze({
-    dbPath: e.DB,
+    database,
+    copyTo: e.COPY_TO,
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,

@@ -19,7 +19,8 @@ export interface Metrics {
 export function createMetrics(deps: {
   admission: Readonly<Record<VerifyLane, Admission>>;
   cache: VerifyCache;
-  dbPath: string;
+  /** The SQLite file whose size is reported; null for PostgreSQL (the server reports its own). */
+  sqlitePath: string | null;
 }): Metrics {
   const lanes = Object.entries(deps.admission) as [VerifyLane, Admission][];
   const registry = new Registry();
@@ -88,13 +89,14 @@ export function createMetrics(deps: {
   });
   new Gauge({
     name: "mqtt_authd_database_size_bytes",
-    help: "Size of the SQLite database file and its write-ahead log",
+    help: "Size of the SQLite database file and its write-ahead log (absent with PostgreSQL)",
     registers: [registry],
     async collect() {
-      if (deps.dbPath === ":memory:") return;
+      const path = deps.sqlitePath;
+      if (path === null || path === ":memory:") return;
       const sizes = await Promise.all(
         ["", "-wal"].map((suffix) =>
-          stat(deps.dbPath + suffix).then(
+          stat(path + suffix).then(
             (s) => s.size,
             () => 0,
           ),
@@ -104,30 +106,58 @@ export function createMetrics(deps: {
     },
   });
 
+  // One labels object per label combination, built once: the hot path only looks it up.
+  const authnLabels = labelSets("result", "reason", "path");
+  const authzLabels = labelSets("result", "reason");
+  const httpLabels = labelSets("route", "method", "status");
+
   return {
     registry,
     lockouts,
     instrumentAuthenticate: (authenticate) => async (req) => {
       const decision = await authenticate(req);
-      authn.inc({
-        result: decision.result,
-        reason: decision.result === "allow" ? "ok" : decision.reason,
-        path: decision.result === "allow" ? decision.path : "none",
-      });
+      const allowed = decision.result === "allow";
+      authn.inc(
+        authnLabels.get(decision.result, allowed ? "ok" : decision.reason, allowed ? decision.path : "none"),
+      );
       return decision;
     },
     instrumentAuthorize: (authorize) => async (req) => {
       const decision = await authorize(req);
-      authz.inc({ result: decision.result, reason: decision.reason });
+      authz.inc(authzLabels.get(decision.result, decision.reason));
       return decision;
     },
     httpMiddleware: (req, res, next) => {
-      const end = http.startTimer();
+      const started = performance.now();
       res.on("finish", () => {
         const route = req.route?.path === undefined ? "unmatched" : `${req.baseUrl}${String(req.route.path)}`;
-        end({ route, method: req.method, status: String(res.statusCode) });
+        http.observe(
+          httpLabels.get(route, req.method, String(res.statusCode)),
+          (performance.now() - started) / 1000,
+        );
       });
       next();
+    },
+  };
+}
+
+/**
+ * Interned label objects for prom-client, keyed by their values. Every label value here comes from a
+ * closed set (decision results and reasons, route templates, HTTP methods and status codes), so the
+ * map stays small; it is still capped, and simply starts over if ever exceeded.
+ */
+function labelSets<const N extends string>(...names: N[]) {
+  const sets = new Map<string, Record<N, string>>();
+  return {
+    get(...values: string[]): Record<N, string> {
+      const key = values.join("\0");
+      let labels = sets.get(key);
+      if (labels === undefined) {
+        if (sets.size >= 10_000) sets.clear();
+        labels = Object.fromEntries(names.map((n, i) => [n, values[i]])) as Record<N, string>;
+        sets.set(key, labels);
+      }
+      return labels;
     },
   };
 }

@@ -10,9 +10,7 @@ import { type Authorize, createAuthorizer } from "./core/authorize.js";
 import { createLockouts } from "./core/lockout.js";
 import { createVerifyTiming } from "./core/timing.js";
 import { createVerifyCache, type VerifyCache } from "./core/verify-cache.js";
-import { loadMigrations, migrate } from "./db/migrate.js";
-import { openDatabase } from "./db/open.js";
-import { createSqliteStore } from "./db/sqlite-store.js";
+import { openStore } from "./db/open-store.js";
 import { createMetrics, type Metrics } from "./metrics.js";
 import { createPasswordService, type PasswordService } from "./passwords/service.js";
 import { type AclService, createAclService } from "./services/acl.js";
@@ -44,15 +42,7 @@ export interface Services {
 
 /** Opens the database, applies pending migrations and builds the services. */
 export async function openServices(config: Config, logger: Logger): Promise<Services> {
-  const db = openDatabase(config.dbPath, { maxSchemaVersion: loadMigrations().length });
-  try {
-    const { from, to } = migrate(db);
-    if (from !== to) logger.info({ from, to, db: config.dbPath }, "database migrated");
-  } catch (err) {
-    db.close();
-    throw err;
-  }
-  const store = createSqliteStore(db);
+  const store = await openStore(config.database, logger);
   const passwords = createPasswordService(config.argon2);
   const events = createAuthEvents(store, logger, config.lastLoginFlushMs);
   const cache = createVerifyCache(config.fastPath);
@@ -70,7 +60,11 @@ export async function openServices(config: Config, logger: Logger): Promise<Serv
     }),
   };
   const initialVerifyMs = guessMs(config.argon2.chosen);
-  const metrics = createMetrics({ admission, cache, dbPath: config.dbPath });
+  const metrics = createMetrics({
+    admission,
+    cache,
+    sqlitePath: config.database.kind === "sqlite" ? config.database.path : null,
+  });
   const authenticate = createAuthenticator({
     store,
     passwords,

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../src/config.js";
+import { ConfigError, describeDatabase, loadConfig } from "../src/config.js";
 
 let dir: string;
 beforeEach(() => {
@@ -31,7 +31,7 @@ describe("loadConfig", () => {
   it("has safe defaults: local-only listener, OWASP argon2id profile, keep-alive above EMQX's 30 s", () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
-      dbPath: "./data/mqtt-authd.db",
+      database: { kind: "sqlite", path: "./data/mqtt-authd.db" },
       host: "127.0.0.1",
       port: 8080,
       logLevel: "info",
@@ -65,7 +65,7 @@ describe("loadConfig", () => {
       MQTT_AUTHD_ARGON2_PARALLELISM: "4",
     });
     expect(config).toMatchObject({
-      dbPath: "/var/lib/mqtt-authd/db.sqlite",
+      database: { kind: "sqlite", path: "/var/lib/mqtt-authd/db.sqlite" },
       host: "0.0.0.0",
       port: 9000,
       logLevel: "warn",
@@ -159,5 +159,52 @@ describe("loadConfig: secrets from *_FILE", () => {
     const err = configError({ MQTT_AUTHD_HOOK_SECRET_FILE: path });
     expect(err.message).toContain("MQTT_AUTHD_HOOK_SECRET");
     expect(err.message).not.toContain("short-secret");
+  });
+});
+
+describe("the database setting", () => {
+  const URL_WITH_PASSWORD = "postgres://mqtt_authd:s3cr3t-p4ss@db.internal:5432/mqtt_authd";
+
+  it("keeps SQLite for a path (and by default), PostgreSQL for a postgres:// URL", () => {
+    expect(loadConfig({}).database).toEqual({ kind: "sqlite", path: "./data/mqtt-authd.db" });
+    expect(loadConfig({ MQTT_AUTHD_DB: "/var/lib/x.db" }).database).toEqual({
+      kind: "sqlite",
+      path: "/var/lib/x.db",
+    });
+    for (const url of [URL_WITH_PASSWORD, "postgresql://u@h/d"]) {
+      expect(loadConfig({ MQTT_AUTHD_DB: url }).database).toEqual({ kind: "postgres", url, poolSize: 10 });
+    }
+    expect(
+      loadConfig({ MQTT_AUTHD_DB_URL: URL_WITH_PASSWORD, MQTT_AUTHD_DB_POOL_SIZE: "4" }).database,
+    ).toEqual({
+      kind: "postgres",
+      url: URL_WITH_PASSWORD,
+      poolSize: 4,
+    });
+  });
+
+  it("reads the URL from MQTT_AUTHD_DB_URL_FILE, and names it without its password", () => {
+    const config = loadConfig({ MQTT_AUTHD_DB_URL_FILE: secretFile("db-url", `${URL_WITH_PASSWORD}\n`) });
+    expect(config.database).toMatchObject({ kind: "postgres", url: URL_WITH_PASSWORD });
+    expect(describeDatabase(config.database)).toBe("postgres://mqtt_authd:***@db.internal:5432/mqtt_authd");
+  });
+
+  it("refuses both MQTT_AUTHD_DB and MQTT_AUTHD_DB_URL, and a bad URL without echoing it", () => {
+    expect(configError({ MQTT_AUTHD_DB: "/x.db", MQTT_AUTHD_DB_URL: URL_WITH_PASSWORD }).message).toContain(
+      "set only one",
+    );
+    for (const env of [
+      { MQTT_AUTHD_DB_URL: "mysql://u:s3cr3t-p4ss@h/d" },
+      { MQTT_AUTHD_DB: "postgres://u:s3cr3t-p4ss@[::1" },
+    ]) {
+      const err = configError(env);
+      expect(err.message).toMatch(/MQTT_AUTHD_DB/);
+      expect(err.message).not.toContain("s3cr3t-p4ss");
+    }
+  });
+
+  it("leaves the test suite's and the benchmark's own variables alone, and still refuses typos", () => {
+    expect(() => loadConfig({ MQTT_AUTHD_TEST_PG_URL: "x", MQTT_AUTHD_BENCH_PG_URL: "y" })).not.toThrow();
+    expect(configError({ MQTT_AUTHD_DB_URLL: "x" }).message).toContain("unknown variable MQTT_AUTHD_DB_URLL");
   });
 });

@@ -1,6 +1,5 @@
 import { type Config, ConfigError, loadConfig } from "../config.js";
-import { loadMigrations, migrate } from "../db/migrate.js";
-import { openDatabase } from "../db/open.js";
+import { migrateOnly } from "../db/open-store.js";
 import { createLogger } from "../logger.js";
 import { openServices } from "../service.js";
 import { version } from "../version.js";
@@ -13,6 +12,7 @@ import {
   runTokenCommand,
   UsageError,
 } from "./commands.js";
+import { runCopyCommand } from "./copy-command.js";
 import { runExportCommand, runImportCommand } from "./import-commands.js";
 import { runBackup, runLockouts, runUnlock } from "./ops-commands.js";
 import { serve } from "./serve.js";
@@ -35,7 +35,12 @@ Commands:
   client unlock USERNAME [--peerhost ADDR] | client unlock --peerhost ADDR
                                 clear lockouts after repeated failed logins
   lockouts [--all] [--json]     list lockouts in force (--all: also expired ones)
-  backup FILE                   consistent copy of the database, safe while the service runs
+  backup FILE                   consistent copy of the SQLite database, safe while the service runs
+                                (PostgreSQL: use pg_dump)
+  copy --to postgres://USER@HOST:PORT/DB
+                                copy the SQLite database into an empty PostgreSQL one (migrated
+                                first); the password comes from PGPASSWORD, ~/.pgpass, or
+                                MQTT_AUTHD_COPY_TO_FILE holding the whole URL — never from argv
   client acl USERNAME [--json]  a client's roles, own rules, and effective rules with their sources
   client set-roles USERNAME [ROLE...]
                                 assign roles, in evaluation order (none: unassign all)
@@ -62,14 +67,21 @@ Passwords are never taken from the command line: pipe them with --password-stdin
 no-echo prompt, or let the server generate one (printed once).
 
 Configuration comes from MQTT_AUTHD_* environment variables (see the README), e.g.
-  MQTT_AUTHD_DB=./data/mqtt-authd.db  MQTT_AUTHD_HOST=127.0.0.1  MQTT_AUTHD_PORT=8080
+  MQTT_AUTHD_DB=./data/mqtt-authd.db (or postgres://USER@HOST/DB)  MQTT_AUTHD_PORT=8080
   MQTT_AUTHD_HOOK_SECRET_FILE=/run/secrets/hook  MQTT_AUTHD_ADMIN_TOKEN_FILE=/run/secrets/admin
 `;
 
 async function runServe(config: Config): Promise<number> {
   const logger = createLogger(config.logLevel, undefined);
   const services = await openServices(config, logger);
-  const { stop } = await serve(services);
+  let stop: () => Promise<void>;
+  try {
+    ({ stop } = await serve(services));
+  } catch (err) {
+    // A database pool left open would keep the process alive after the refusal.
+    await services.close();
+    throw err;
+  }
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       logger.info({ signal }, "signal received");
@@ -97,14 +109,11 @@ export async function runCli(argv: string[], env: NodeJS.ProcessEnv, io: CliIo =
     switch (command) {
       case "serve":
         return await runServe(config);
+      case "copy":
+        return await runCopyCommand(config, io, args);
       case "migrate": {
-        const db = openDatabase(config.dbPath, { maxSchemaVersion: loadMigrations().length });
-        try {
-          const { from, to } = migrate(db);
-          io.out(from === to ? `database is up to date (schema ${to})` : `migrated schema ${from} → ${to}`);
-        } finally {
-          db.close();
-        }
+        const { from, to } = await migrateOnly(config.database);
+        io.out(from === to ? `database is up to date (schema ${to})` : `migrated schema ${from} → ${to}`);
         return 0;
       }
       case "token":

@@ -1,4 +1,5 @@
 import type { Server } from "node:http";
+import { describeDatabase } from "../config.js";
 import type { Services } from "../service.js";
 import { buildHttpApp } from "../service.js";
 
@@ -36,7 +37,7 @@ export async function serve(services: Services): Promise<{ server: Server; stop:
   });
   const address = server.address();
   const port = typeof address === "object" && address !== null ? address.port : config.port;
-  logger.info({ host: config.host, port, db: config.dbPath }, "mqtt-authd listening");
+  logger.info({ host: config.host, port, db: describeDatabase(config.database) }, "mqtt-authd listening");
 
   const prune = () => {
     const daysAgo = (days: number) => new Date(Date.now() - days * 86400_000).toISOString();

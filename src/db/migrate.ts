@@ -12,11 +12,18 @@ export class SchemaTooNewError extends Error {
   override readonly name = "SchemaTooNewError";
 }
 
-// src/db/ and dist/db/ are both two levels below the package root, beside migrations/.
-const DEFAULT_DIR = fileURLToPath(new URL("../../migrations/", import.meta.url));
+export type Dialect = "sqlite" | "postgres";
+
+/**
+ * Where a dialect's migrations ship: src/db/ and dist/db/ are both two levels below the package
+ * root, beside migrations/<dialect>/. Both dialects follow the same numbered plan.
+ */
+export function migrationsDir(dialect: Dialect): string {
+  return fileURLToPath(new URL(`../../migrations/${dialect}/`, import.meta.url));
+}
 
 /** Numbered plain .sql files (`0001_init.sql`), in order; a gap or a duplicate number is a packaging bug. */
-export function loadMigrations(dir = DEFAULT_DIR): Migration[] {
+export function loadMigrations(dir = migrationsDir("sqlite")): Migration[] {
   const files = readdirSync(dir)
     .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
     .sort();

@@ -2,35 +2,8 @@ import { LRUCache } from "lru-cache";
 import type { AclStore, ClientRecord, RoleInput, RoleRecord, Rule, SourcedRule } from "../store/types.js";
 import type { Audited } from "./audit.js";
 import type { Db } from "./open.js";
+import { type RuleRow, rowToRule, ruleToRow } from "./rows.js";
 import type { ClientRow } from "./sqlite-store.js";
-
-/** A rule as its acl_rules columns hold it. */
-export interface RuleRow {
-  permission: Rule["permission"];
-  action: Rule["action"];
-  topic: string;
-  qos: string | null;
-  retain: number | null;
-}
-
-function rowToRule(r: RuleRow): Rule {
-  return {
-    permission: r.permission,
-    action: r.action,
-    topic: r.topic,
-    ...(r.qos !== null && { qos: r.qos.split(",").map(Number) }),
-    ...(r.retain !== null && { retain: r.retain === 1 }),
-  };
-}
-
-/** The inverse of rowToRule: QoS levels as a sorted list ('0,1'), retain as 0/1, absent as NULL. */
-export const ruleToRow = (rule: Rule): RuleRow => ({
-  permission: rule.permission,
-  action: rule.action,
-  topic: rule.topic,
-  qos: rule.qos === undefined ? null : [...new Set(rule.qos)].sort().join(","),
-  retain: rule.retain === undefined ? null : rule.retain ? 1 : 0,
-});
 
 const ruleParams = (rule: Rule, position: number) => ({ position, ...ruleToRow(rule) });
 

@@ -8,11 +8,7 @@ import type {
 } from "../store/types.js";
 import type { Audited } from "./audit.js";
 import type { Db } from "./open.js";
-import { type RuleRow, ruleToRow } from "./sqlite-acl.js";
-
-/** Compared as acl_rules columns, so a file's rules equal the stored ones they would become. */
-const sameRules = (stored: RuleRow[], wanted: readonly Rule[]): boolean =>
-  JSON.stringify(stored) === JSON.stringify(wanted.map(ruleToRow));
+import { type RuleRow, ruleToRow, sameRules } from "./rows.js";
 
 /** Thrown inside the transaction to roll it back, carrying the outcome out. */
 class RollBack {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Rule } from "../../src/acl/types.js";
-import { createTestContext, type TestContext } from "../helpers/context.js";
+import { createTestContext, dbTarget, type TestContext } from "../helpers/context.js";
 import { withReadonlyDb } from "../helpers/db.js";
 
 let ctx: TestContext;
@@ -31,7 +31,7 @@ async function client(username: string, acl: { roles?: string[]; rules?: Rule[] 
 
 /** The view as an admin reads it with sqlite3: `source topic` per row, in eval_order. */
 function effectiveAcl(username: string): string[] {
-  return withReadonlyDb(ctx.config.dbPath, (db) => {
+  return withReadonlyDb(dbTarget(ctx.config), (db) => {
     const rows = db
       .prepare("SELECT eval_order, source, topic FROM effective_acl WHERE username = ? ORDER BY eval_order")
       .all(username) as { eval_order: number; source: string; topic: string }[];

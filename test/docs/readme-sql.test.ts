@@ -1,15 +1,18 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: rule topics carry ${clientid} placeholders literally
 import { readFileSync } from "node:fs";
-import Database from "better-sqlite3";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bearer, createTestContext, hookHeaders, type TestContext } from "../helpers/context.js";
+import { bearer, createTestContext, hookHeaders, TEST_STORE, type TestContext } from "../helpers/context.js";
 
-/** The README's ready-made sqlite3 queries run against a seeded database, so they never rot. */
+/**
+ * The README's ready-made queries run against a seeded database, so they never rot: the sqlite3 block
+ * on SQLite, the psql block on PostgreSQL (the postgres project runs this file again).
+ */
 
 const README = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
-const section = README.slice(README.indexOf("## The database, for admins"));
-const sqlBlock = /```sql\n([\s\S]*?)```/.exec(section)?.[1] ?? "";
+const section = README.slice(README.indexOf("## The database, for admins"), README.indexOf("## Security"));
+const blocks = [...section.matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => m[1] ?? "");
+const sqlBlock = (TEST_STORE === "postgres" ? blocks[1] : blocks[0]) ?? "";
 const queries = sqlBlock
   .split(/;\s*\n/)
   .map((q) => q.replace(/^--.*$/gm, "").trim())
@@ -55,36 +58,35 @@ describe("README admin queries", () => {
     expect(queries.length).toBeGreaterThanOrEqual(6);
   });
 
-  it.each(queries.map((q) => [q.split("\n")[0]!, q]))("runs: %s", (_title, sql) => {
-    const db = new Database(ctx.config.dbPath, { readonly: true });
-    try {
-      expect(() => db.prepare(sql).all()).not.toThrow();
-    } finally {
-      db.close();
-    }
+  it("has one block per store, asking the same questions", () => {
+    expect(blocks).toHaveLength(2);
+    const questions = (b: string) => b.split("\n").filter((l) => l.startsWith("--"));
+    expect(questions(blocks[1]!)).toEqual(questions(blocks[0]!));
   });
 
-  it("answers the questions with the seeded facts", () => {
-    const db = new Database(ctx.config.dbPath, { readonly: true });
-    try {
-      const run = (needle: string) => db.prepare(queries.find((q) => q.includes(needle))!).all();
-      expect(run("GROUP BY state")).toEqual(
-        expect.arrayContaining([
-          { state: "active", "count(*)": 1 },
-          { state: "disabled", "count(*)": 1 },
-        ]),
-      );
-      expect(run("FROM effective_acl")).toEqual([
-        expect.objectContaining({ source: "role:sensor", topic: "sensors/${clientid}/#" }),
-      ]);
-      expect(run("FROM login_failures")).toEqual([
-        expect.objectContaining({ username: "s-17", peerhost: "10.9.9.9", reason: "bad_password", n: 1 }),
-      ]);
-      expect(run("hash_format, password_origin")).toEqual([
-        { hash_format: "argon2id", password_origin: "chosen", "count(*)": 2 },
-      ]);
-    } finally {
-      db.close();
-    }
+  it.each(queries.map((q) => [q.split("\n")[0]!, q]))("runs: %s", async (_title, sql) => {
+    await expect(ctx.db.query(sql)).resolves.toBeInstanceOf(Array);
+  });
+
+  it("answers the questions with the seeded facts", async () => {
+    const run = (needle: string) => ctx.db.query(queries.find((q) => q.includes(needle))!);
+    expect(await run("GROUP BY state")).toEqual(
+      expect.arrayContaining([
+        { state: "active", clients: 1 },
+        { state: "disabled", clients: 1 },
+      ]),
+    );
+    expect(await run("FROM effective_acl")).toEqual([
+      expect.objectContaining({ source: "role:sensor", topic: "sensors/${clientid}/#" }),
+    ]);
+    expect(await run("FROM login_failures")).toEqual([
+      expect.objectContaining({ username: "s-17", peerhost: "10.9.9.9", reason: "bad_password", n: 1 }),
+    ]);
+    expect(await run("hash_format, password_origin")).toEqual([
+      { hash_format: "argon2id", password_origin: "chosen", clients: 2 },
+    ]);
+    expect(await run("FROM audit_log")).toEqual(
+      expect.arrayContaining([expect.objectContaining({ action: "client.create", target: "s-17" })]),
+    );
   });
 });

@@ -3,7 +3,6 @@ import request from "supertest";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { provision } from "../helpers/api.js";
 import { bearer, createTestContext, type TestContext } from "../helpers/context.js";
-import { auditRows, withReadonlyDb } from "../helpers/db.js";
 
 let ctx: TestContext;
 beforeEach(async () => {
@@ -33,7 +32,7 @@ async function putAcl(username: string, body: Record<string, unknown>): Promise<
 }
 
 /** Every audit row so far, as "action target": for proving that a refused change wrote none. */
-const auditActions = () => auditRows(ctx.config.dbPath).map((r) => `${r.action} ${r.target}`);
+const auditActions = async () => (await ctx.db.auditRows()).map((r) => `${r.action} ${r.target}`);
 
 describe("/api/v1/roles: CRUD", () => {
   it("POST creates a role: 201 with its location and body, then GET shows it", async () => {
@@ -217,7 +216,7 @@ describe("/api/v1/clients/:username/acl", () => {
     const own = [{ permission: "allow", action: "all", topic: "own/#" }];
     await putAcl("dev1", { roles: ["sensor"], rules: own });
     const before = (await api().get("/api/v1/clients/dev1/acl").set(bearer)).body;
-    const auditBefore = auditActions();
+    const auditBefore = await auditActions();
 
     const res = await api()
       .put("/api/v1/clients/dev1/acl")
@@ -227,7 +226,7 @@ describe("/api/v1/clients/:username/acl", () => {
     expect(res.body.error.message).toMatch(/ghost/);
 
     expect((await api().get("/api/v1/clients/dev1/acl").set(bearer)).body).toEqual(before);
-    expect(auditActions()).toEqual(auditBefore);
+    expect(await auditActions()).toEqual(auditBefore);
   });
 
   it("PUT refuses a role assigned twice, and a body with neither roles nor rules", async () => {
@@ -257,10 +256,10 @@ describe("/api/v1/clients/:username/acl", () => {
   it("drops the client's rules and role assignments when the client is deleted", async () => {
     await putAcl("dev1", { roles: ["sensor"], rules: [{ permission: "allow", action: "all", topic: "#" }] });
     await api().delete("/api/v1/clients/dev1").set(bearer).expect(204);
-    const left = withReadonlyDb(ctx.config.dbPath, (db) => ({
-      rules: db.prepare("SELECT count(*) AS n FROM acl_rules WHERE client_username = 'dev1'").get(),
-      roles: db.prepare("SELECT count(*) AS n FROM client_roles WHERE client_username = 'dev1'").get(),
-    }));
+    const left = {
+      rules: (await ctx.db.query("SELECT count(*) AS n FROM acl_rules WHERE client_username = 'dev1'"))[0],
+      roles: (await ctx.db.query("SELECT count(*) AS n FROM client_roles WHERE client_username = 'dev1'"))[0],
+    };
     expect(left).toEqual({ rules: { n: 0 }, roles: { n: 0 } });
     expect((await api().delete("/api/v1/roles/sensor").set(bearer)).status).toBe(204);
   });
@@ -330,7 +329,7 @@ describe("scopes and audit", () => {
       .set(read);
     expect(check.status).toBe(200);
 
-    const auditBefore = auditActions();
+    const auditBefore = await auditActions();
     const writes = [
       api().post("/api/v1/roles").set(read).send({ name: "x" }),
       api().put("/api/v1/roles/sensor").set(read).send({ rules: [] }),
@@ -345,12 +344,12 @@ describe("scopes and audit", () => {
       expect(res.body.error.code).toBe("forbidden");
     }
     expect((await api().get("/api/v1/roles/sensor").set(bearer)).body.rules).toEqual(SENSOR.rules);
-    expect(auditActions()).toEqual(auditBefore);
+    expect(await auditActions()).toEqual(auditBefore);
   });
 
   it("writes one audit_log row per change, naming the token, and none for a refused change", async () => {
     await provision(ctx, { username: "dev1" });
-    const start = auditRows(ctx.config.dbPath).length;
+    const start = (await ctx.db.auditRows()).length;
 
     await createRole(SENSOR);
     await api().post("/api/v1/roles").set(bearer).send(SENSOR).expect(409);
@@ -361,7 +360,7 @@ describe("scopes and audit", () => {
     await api().delete("/api/v1/roles/sensor").set(bearer).expect(204);
     await api().delete("/api/v1/roles/sensor").set(bearer).expect(404);
 
-    const rows = auditRows(ctx.config.dbPath).slice(start);
+    const rows = (await ctx.db.auditRows()).slice(start);
     expect(rows.map((r) => [r.action, r.target])).toEqual([
       ["role.create", "role:sensor"],
       ["role.replace", "role:sensor"],

@@ -2,7 +2,6 @@ import request from "supertest";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { authDecision, provision } from "../helpers/api.js";
 import { ADMIN_TOKEN, bearer, createTestContext, type TestContext } from "../helpers/context.js";
-import { auditRows, dumpAllTables } from "../helpers/db.js";
 
 let ctx: TestContext;
 beforeEach(async () => {
@@ -38,13 +37,13 @@ function expectError(res: request.Response, status: number, code: string): void 
 describe("provisioning API: authentication", () => {
   it("answers 401 on every route without a token, and changes nothing", async () => {
     await provision(ctx, { username: "dev1", password: PASSWORD });
-    const before = auditRows(ctx.config.dbPath).length;
+    const before = (await ctx.db.auditRows()).length;
     for (const route of ROUTES) {
       const res = await send(route, {});
       expectError(res, 401, "unauthorized");
       expect(res.headers["www-authenticate"]).toMatch(/^Bearer/);
     }
-    expect(auditRows(ctx.config.dbPath)).toHaveLength(before);
+    expect(await ctx.db.auditRows()).toHaveLength(before);
     expect(await ctx.services.store.findClient("dev1")).not.toBeNull();
   });
 
@@ -77,11 +76,11 @@ describe("provisioning API: authentication", () => {
   it("answers 403 to a read-scope token on every write, and lets it read", async () => {
     await provision(ctx, { username: "dev1", password: PASSWORD });
     const read = { authorization: `Bearer ${await ctx.services.tokens.create("viewer", "read", "test")}` };
-    const before = auditRows(ctx.config.dbPath).length;
+    const before = (await ctx.db.auditRows()).length;
     for (const route of ROUTES.filter((r) => r.method !== "get")) {
       expectError(await send(route, read), 403, "forbidden");
     }
-    expect(auditRows(ctx.config.dbPath)).toHaveLength(before);
+    expect(await ctx.db.auditRows()).toHaveLength(before);
     expect(await ctx.services.store.findClient("dev2")).toBeNull();
     expect((await authDecision(ctx, { username: "dev1", password: PASSWORD })).result).toBe("allow");
 
@@ -180,7 +179,7 @@ describe("POST /api/v1/clients", () => {
       .send({ username: "dev1", password: "some other password" });
     expectError(res, 409, "conflict");
     expect((await authDecision(ctx, { username: "dev1", password: PASSWORD })).result).toBe("allow");
-    expect(auditRows(ctx.config.dbPath).filter((r) => r.action === "client.create")).toHaveLength(1);
+    expect((await ctx.db.auditRows()).filter((r) => r.action === "client.create")).toHaveLength(1);
   });
 
   it.each([
@@ -518,7 +517,7 @@ describe("provisioning API: secrets", () => {
       .expect(200);
     await request(ctx.app).delete("/api/v1/clients/dev1").set(bearer).expect(204);
 
-    const rows = auditRows(ctx.config.dbPath).filter((r) => r.action.startsWith("client."));
+    const rows = (await ctx.db.auditRows()).filter((r) => r.action.startsWith("client."));
     expect(rows.map((r) => [r.action, r.target, r.actor])).toEqual([
       ["client.create", "gen", "token:configured"],
       ["client.create", "dev1", "token:configured"],
@@ -529,7 +528,7 @@ describe("provisioning API: secrets", () => {
     ]);
     for (const r of rows) expect(Number.isNaN(Date.parse(r.at))).toBe(false);
 
-    const everything = dumpAllTables(ctx.config.dbPath);
+    const everything = await ctx.db.dumpAllTables();
     for (const secret of [
       created.password!,
       PASSWORD,
@@ -547,13 +546,13 @@ describe("provisioning API: secrets", () => {
       .set({ authorization: `Bearer ${token}` })
       .send({ username: "dev1", password: PASSWORD })
       .expect(201);
-    const row = auditRows(ctx.config.dbPath).find((r) => r.action === "client.create");
+    const row = (await ctx.db.auditRows()).find((r) => r.action === "client.create");
     expect(row?.actor).toBe("token:provisioner");
   });
 
   it("writes no audit row for a refused change", async () => {
     await provision(ctx, { username: "dev1", password: PASSWORD });
-    const before = auditRows(ctx.config.dbPath).length;
+    const before = (await ctx.db.auditRows()).length;
     await request(ctx.app).post("/api/v1/clients").set(bearer).send({ username: "dev1" }).expect(409);
     await request(ctx.app).patch("/api/v1/clients/ghost").set(bearer).send({ enabled: false }).expect(404);
     await request(ctx.app).delete("/api/v1/clients/ghost").set(bearer).expect(404);
@@ -562,7 +561,7 @@ describe("provisioning API: secrets", () => {
       .set(bearer)
       .send({ password: "x" })
       .expect(400);
-    expect(auditRows(ctx.config.dbPath)).toHaveLength(before);
+    expect(await ctx.db.auditRows()).toHaveLength(before);
   });
 });
 

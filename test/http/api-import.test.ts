@@ -10,7 +10,6 @@ import {
 import { skipWithoutMosquittoPasswd } from "../fixtures/mosquitto-passwd.js";
 import { authDecision } from "../helpers/api.js";
 import { bearer, createTestContext, type TestContext } from "../helpers/context.js";
-import { auditRows } from "../helpers/db.js";
 
 let ctx: TestContext;
 beforeEach(async () => {
@@ -53,7 +52,7 @@ describe("POST /api/v1/import", () => {
         );
         expect((await authDecision(ctx, { username, password })).result).toBe("allow");
       }
-      const audit = auditRows(ctx.config.dbPath).filter((r) => r.action === "import.mosquitto-passwd");
+      const audit = (await ctx.db.auditRows()).filter((r) => r.action === "import.mosquitto-passwd");
       expect(audit).toMatchObject([{ actor: "token:configured" }]);
     },
   );

@@ -9,8 +9,6 @@ import {
   SECRET_HEADER,
   type TestContext,
 } from "../helpers/context.js";
-import { auditRows } from "../helpers/db.js";
-import { openDbState } from "../helpers/db-state.js";
 import { childEnv, makeTempDir, removeDir } from "../helpers/processes.js";
 import { createRawClient } from "../helpers/raw-http.js";
 import { type ServerProcess, startServer } from "../helpers/server-process.js";
@@ -30,16 +28,11 @@ beforeEach(async () => {
 afterEach(() => ctx.close());
 
 /** Every table but the bookkeeping a request may write by design (token last use, failed logins). */
-function tablesNow(on: TestContext, opts: { withLoginFailures: boolean }): string {
-  const state = openDbState(on.config.dbPath, {
+function tablesNow(on: TestContext, opts: { withLoginFailures: boolean }): Promise<string> {
+  return on.db.snapshot({
     excluded: opts.withLoginFailures ? [] : ["login_failures"],
     ignoredColumns: { admin_tokens: ["last_used_at"] },
   });
-  try {
-    return state.snapshot();
-  } finally {
-    state.close();
-  }
 }
 
 function expectErrorShape(res: request.Response, status: number, code?: string): void {
@@ -170,7 +163,7 @@ describe("JSON depth", () => {
       ["post", "/mqtt/acl"],
     ] as const;
     // A hook's deny is recorded in login_failures, as every deny is.
-    const before = tablesNow(ctx, { withLoginFailures: false });
+    const before = await tablesNow(ctx, { withLoginFailures: false });
     for (const [method, path] of routes) {
       for (const body of bodies) {
         const res = await request(ctx.app)
@@ -190,7 +183,7 @@ describe("JSON depth", () => {
         expect(res.body.error.code).toMatch(/^(invalid_request|invalid_json|payload_too_large)$/);
       }
     }
-    expect(tablesNow(ctx, { withLoginFailures: false })).toBe(before);
+    expect(await tablesNow(ctx, { withLoginFailures: false })).toBe(before);
     expect((await request(ctx.app).get("/healthz")).status).toBe(200);
   });
 });
@@ -205,7 +198,7 @@ describe("token scopes and revocation", () => {
     expect((await request(ctx.app).get("/api/v1/audit").set(asReader)).status).toBe(200);
     expect((await request(ctx.app).get("/metrics").set(asReader)).status).toBe(200);
 
-    const before = tablesNow(ctx, { withLoginFailures: true });
+    const before = await tablesNow(ctx, { withLoginFailures: true });
     const writes = [
       request(ctx.app).post("/api/v1/clients").set(asReader).send({ username: "dev9", password: PASSWORD }),
       request(ctx.app).patch("/api/v1/clients/dev1").set(asReader).send({ enabled: false }),
@@ -220,7 +213,7 @@ describe("token scopes and revocation", () => {
       expectErrorShape(res, 403, "forbidden");
       expect(res.body.error.message).toContain("'read'");
     }
-    expect(tablesNow(ctx, { withLoginFailures: true })).toBe(before);
+    expect(await tablesNow(ctx, { withLoginFailures: true })).toBe(before);
   });
 
   it("a revoked token is refused 401, as is a never-issued one", async () => {
@@ -247,7 +240,7 @@ describe("token scopes and revocation", () => {
     await request(ctx.app).post("/api/v1/clients/dev2/password").set(auth).send({}).expect(200);
     await request(ctx.app).put("/api/v1/clients/dev2/acl").set(auth).send({ roles: [] }).expect(200);
     await request(ctx.app).delete("/api/v1/clients/dev2").set(auth).expect(204);
-    const actions = auditRows(ctx.config.dbPath)
+    const actions = (await ctx.db.auditRows())
       .filter((r) => r.target === "dev2")
       .map((r) => [r.actor, r.action]);
     expect(actions.length).toBeGreaterThanOrEqual(5);

@@ -1,8 +1,7 @@
 import request from "supertest";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { authDecision, provision } from "../helpers/api.js";
-import { bearer, createTestContext, type TestContext } from "../helpers/context.js";
-import { auditRows, withReadonlyDb } from "../helpers/db.js";
+import { bearer, createTestContext, dbTarget, type TestContext } from "../helpers/context.js";
 import { metricValue } from "../helpers/metrics.js";
 import { authenticateAgainst, childEnv, runCli } from "../helpers/processes.js";
 
@@ -57,11 +56,7 @@ async function lockoutsViaApi(on: TestContext, query = ""): Promise<LockoutView[
   return (res.body as { data: LockoutView[] }).data;
 }
 
-const activeLockoutsInSqlite = (on: TestContext) =>
-  withReadonlyDb(
-    on.config.dbPath,
-    (db) => db.prepare("SELECT * FROM active_lockouts").all() as LockoutView[],
-  );
+const activeLockoutsInDb = (on: TestContext) => on.db.query<LockoutView>("SELECT * FROM active_lockouts");
 
 const lockedOutDecisions = (on: TestContext) =>
   metricValue(on, "mqtt_authd_authn_decisions_total", { result: "deny", reason: "locked_out" });
@@ -91,7 +86,7 @@ describe("lockout of one (username, source) pair", () => {
       lock_count: 1,
     });
     expect(durationMs(lockout!)).toBe(60_000);
-    expect(activeLockoutsInSqlite(ctx)).toEqual([lockout]);
+    expect(await activeLockoutsInDb(ctx)).toEqual([lockout]);
 
     await ctx.services.events.flush();
     const failures = await request(ctx.app).get("/api/v1/login-failures?username=dev1").set(bearer);
@@ -124,7 +119,7 @@ describe("lockout of one (username, source) pair", () => {
   it("is honoured by every process sharing the database", async () => {
     // authenticateAgainst() opens its own services on the file, connecting from 127.0.0.1.
     await guessWrong(ctx, 5, "127.0.0.1");
-    expect(await authenticateAgainst(ctx.config.dbPath, "dev1", PASSWORD)).toBe("deny");
+    expect(await authenticateAgainst(dbTarget(ctx.config), "dev1", PASSWORD)).toBe("deny");
     expect(await attempt(ctx, PASSWORD, DEVICE)).toBe("allow");
   });
 });
@@ -199,7 +194,7 @@ describe("escalating backoff", () => {
     const [second] = await lockoutsViaApi(fast);
     expect(second).toMatchObject({ lock_count: 2, failures: 2 });
     expect(durationMs(second!)).toBe(2000);
-    expect(activeLockoutsInSqlite(fast)).toEqual([second]);
+    expect(await activeLockoutsInDb(fast)).toEqual([second]);
   });
 
   it("never locks for longer than MQTT_AUTHD_LOCKOUT_MAX_S", async () => {
@@ -229,7 +224,7 @@ describe("clearing lockouts", () => {
     expect(res.status, res.text).toBe(200);
     expect(res.body).toEqual({ cleared: 1 });
     expect(await lockoutsViaApi(ctx, "?all=true")).toEqual([]);
-    expect(activeLockoutsInSqlite(ctx)).toEqual([]);
+    expect(await activeLockoutsInDb(ctx)).toEqual([]);
     expect(await attempt(ctx, PASSWORD, ATTACKER)).toBe("allow");
 
     const audit = await request(ctx.app).get("/api/v1/audit?target=dev1").set(bearer);
@@ -241,13 +236,13 @@ describe("clearing lockouts", () => {
         details: { username: "dev1", peerhost: ATTACKER },
       }),
     );
-    expect(auditRows(ctx.config.dbPath).filter((r) => r.action === "lockout.clear")).toHaveLength(1);
+    expect((await ctx.db.auditRows()).filter((r) => r.action === "lockout.clear")).toHaveLength(1);
 
     // Nothing left to clear: 404, and no audit row for a change that did not happen.
     const again = await request(ctx.app).delete("/api/v1/lockouts?username=dev1").set(bearer);
     expect(again.status).toBe(404);
     expect(again.body).toMatchObject({ error: { code: "not_found" } });
-    expect(auditRows(ctx.config.dbPath).filter((r) => r.action === "lockout.clear")).toHaveLength(1);
+    expect((await ctx.db.auditRows()).filter((r) => r.action === "lockout.clear")).toHaveLength(1);
   });
 
   it("DELETE /api/v1/lockouts refuses a request naming neither username nor peerhost", async () => {
@@ -259,7 +254,7 @@ describe("clearing lockouts", () => {
 
   it("`mqtt-authd lockouts` lists it and `mqtt-authd client unlock` clears it, audited with the OS user", async () => {
     await guessWrong(ctx, 5, ATTACKER);
-    const env = childEnv({ MQTT_AUTHD_DB: ctx.config.dbPath });
+    const env = childEnv({ MQTT_AUTHD_DB: dbTarget(ctx.config) });
 
     const listed = await runCli(["lockouts", "--json"], env);
     expect(listed.code, listed.stderr).toBe(0);
@@ -273,7 +268,7 @@ describe("clearing lockouts", () => {
 
     expect(await lockoutsViaApi(ctx, "?all=true")).toEqual([]);
     expect(await attempt(ctx, PASSWORD, ATTACKER)).toBe("allow");
-    expect(auditRows(ctx.config.dbPath)).toContainEqual(
+    expect(await ctx.db.auditRows()).toContainEqual(
       expect.objectContaining({
         actor: expect.stringMatching(/^cli:/),
         action: "lockout.clear",

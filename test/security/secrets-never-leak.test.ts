@@ -3,10 +3,17 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import request from "supertest";
 import { afterEach, describe, expect, it } from "vitest";
+import { type Config, loadConfig } from "../../src/config.js";
 import { sha256Hex } from "../../src/passwords/secrets.js";
 import { HOOK_ENCODINGS } from "../helpers/api.js";
-import { createTestContext, SECRET_HEADER, type TestContext } from "../helpers/context.js";
-import { dumpAllTables } from "../helpers/db.js";
+import {
+  createTestContext,
+  dbTarget,
+  SECRET_HEADER,
+  TEST_STORE,
+  type TestContext,
+} from "../helpers/context.js";
+import { createPgDatabase } from "../helpers/pg.js";
 import {
   childEnv,
   makeTempDir,
@@ -17,6 +24,7 @@ import {
 } from "../helpers/processes.js";
 import { type RemoteResponse, remoteApi, remoteHook } from "../helpers/remote.js";
 import { type ServerProcess, startServer } from "../helpers/server-process.js";
+import { openTestDb, type TestDb } from "../helpers/test-db.js";
 
 /**
  * The issue's proof: run the main flows with known passwords, tokens and hook secret, then look for
@@ -71,16 +79,20 @@ function responseLeaks(
 }
 
 /** The scan reads real data: the token digests admin_tokens keeps by design are found by it. */
-function expectDigestsStored(tokens: readonly string[], dbPath: string): void {
-  const tables = dumpAllTables(dbPath);
-  const bytes = Buffer.concat(Object.values(databaseFiles(dbPath)));
+async function expectDigestsStored(tokens: readonly string[], db: TestDb, config: Config): Promise<void> {
+  const tables = await db.dumpAllTables();
+  const files = databaseFiles(config);
+  const bytes = Buffer.concat(Object.values(files));
   for (const token of tokens) {
     expect(tables).toContain(sha256Hex(token));
-    expect(bytes.includes(Buffer.from(sha256Hex(token)))).toBe(true);
+    if (Object.keys(files).length > 0) expect(bytes.includes(Buffer.from(sha256Hex(token)))).toBe(true);
   }
 }
 
-function databaseFiles(dbPath: string): Record<string, Buffer> {
+/** The SQLite file and its WAL, byte for byte (PostgreSQL's files belong to the server: the tables are read instead). */
+function databaseFiles(config: Config): Record<string, Buffer> {
+  if (config.database.kind !== "sqlite") return {};
+  const dbPath = config.database.path;
   const files: Record<string, Buffer> = { "database file": readFileSync(dbPath) };
   if (existsSync(`${dbPath}-wal`)) files["WAL file"] = readFileSync(`${dbPath}-wal`);
   return files;
@@ -363,7 +375,7 @@ describe("secrets never leak (in-process service, CLI beside it)", () => {
     }
 
     // The CLI beside the service: a password on stdin, a token printed once.
-    const env = childEnv({ MQTT_AUTHD_DB: ctx.config.dbPath });
+    const env = childEnv({ MQTT_AUTHD_DB: dbTarget(ctx.config) });
     const add = spawnCli(["client", "add", "dev-cli", "--password-stdin"], env);
     add.child.stdin.end(`${viaCli}\n`);
     const exposed = await watchProcesses([viaCli, adminToken, hookSecret], add.done);
@@ -404,7 +416,7 @@ describe("secrets never leak (in-process service, CLI beside it)", () => {
       ],
       tokens: [adminToken, adminToken.slice(4), cliToken, cliToken.slice(4)],
     };
-    expectDigestsStored([adminToken, cliToken], ctx.config.dbPath);
+    await expectDigestsStored([adminToken, cliToken], ctx.db, ctx.config);
     const logs = ctx.logs.join("");
     // The trace log did run: a silent logger would prove nothing.
     expect(logs).toContain("authn deny");
@@ -412,8 +424,8 @@ describe("secrets never leak (in-process service, CLI beside it)", () => {
     expect(
       leaks(secrets, {
         log: logs,
-        "a table": dumpAllTables(ctx.config.dbPath),
-        ...databaseFiles(ctx.config.dbPath),
+        "a table": await ctx.db.dumpAllTables(),
+        ...databaseFiles(ctx.config),
       }),
     ).toEqual([]);
     expect(responseLeaks(secrets, seen)).toEqual([]);
@@ -423,7 +435,9 @@ describe("secrets never leak (in-process service, CLI beside it)", () => {
 describe("secrets never leak (the real server at LOG_LEVEL=trace)", () => {
   it("keeps every secret out of its output, its database, and every command line and environment", async () => {
     dir = makeTempDir();
-    const dbPath = join(dir, "mqtt-authd.db");
+    // The project's store: a file here, or a new PostgreSQL database.
+    const pgDb = TEST_STORE === "postgres" ? await createPgDatabase() : null;
+    const dbValue = pgDb?.url ?? join(dir, "mqtt-authd.db");
     const adminToken = `mqa_${canary("server-admin-token")}`;
     const hookSecret = canary("server-hook-secret");
     // Secrets from files: the process's environment (readable in /proc) must not carry them either.
@@ -431,7 +445,7 @@ describe("secrets never leak (the real server at LOG_LEVEL=trace)", () => {
     writeFileSync(join(dir, "hook.secret"), `${hookSecret}\n`, { mode: 0o600 });
     server = await startServer(
       childEnv({
-        MQTT_AUTHD_DB: dbPath,
+        MQTT_AUTHD_DB: dbValue,
         MQTT_AUTHD_LOG_LEVEL: "trace",
         MQTT_AUTHD_ADMIN_TOKEN_FILE: join(dir, "admin-token.secret"),
         MQTT_AUTHD_HOOK_SECRET_FILE: join(dir, "hook.secret"),
@@ -514,10 +528,21 @@ describe("secrets never leak (the real server at LOG_LEVEL=trace)", () => {
     const output = server.output();
     expect(server.logLines().some((l) => l.level === 10 || l.level === 20)).toBe(true);
     expect(output).toContain("authn deny");
-    expectDigestsStored([adminToken], dbPath);
-    expect(
-      leaks(secrets, { "server output": output, "a table": dumpAllTables(dbPath), ...databaseFiles(dbPath) }),
-    ).toEqual([]);
+    const config = loadConfig({ MQTT_AUTHD_DB: dbValue });
+    const db = openTestDb(config.database);
+    try {
+      await expectDigestsStored([adminToken], db, config);
+      expect(
+        leaks(secrets, {
+          "server output": output,
+          "a table": await db.dumpAllTables(),
+          ...databaseFiles(config),
+        }),
+      ).toEqual([]);
+    } finally {
+      await db.close();
+      await pgDb?.drop();
+    }
     expect(responseLeaks(secrets, seen)).toEqual([]);
   });
 });

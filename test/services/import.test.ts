@@ -20,7 +20,6 @@ import {
 import { skipWithoutMosquittoPasswd } from "../fixtures/mosquitto-passwd.js";
 import { authDecision, provision } from "../helpers/api.js";
 import { bearer, createTestContext, hookHeaders, type TestContext } from "../helpers/context.js";
-import { auditRows, dumpAllTables, withReadonlyDb } from "../helpers/db.js";
 
 let ctx: TestContext;
 beforeEach(async () => {
@@ -65,13 +64,10 @@ async function expectLoginUpgradesAndLogsInAgain({ username, password }: Credent
   expect(await login(username, `${password}x`)).toBe("deny");
 }
 
-const clientCount = () =>
-  withReadonlyDb(
-    ctx.config.dbPath,
-    (db) => (db.prepare("SELECT count(*) AS n FROM mqtt_clients").get() as { n: number }).n,
-  );
+const clientCount = async () =>
+  (await ctx.db.query<{ n: number }>("SELECT count(*) AS n FROM mqtt_clients"))[0]!.n;
 
-const importAudit = () => auditRows(ctx.config.dbPath).filter((r) => r.action.startsWith("import."));
+const importAudit = async () => (await ctx.db.auditRows()).filter((r) => r.action.startsWith("import."));
 
 function expectTotals(report: ImportReport): void {
   expect(report.total).toBe(
@@ -96,25 +92,25 @@ describe.skipIf(skipWithoutMosquittoPasswd)("importing a file written by Debian'
       { format: "mosquitto-passwd", text: file, options: options({ fileName: "passwd" }) },
       ACTOR,
     );
-    const rows = importAudit();
+    const rows = await importAudit();
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ actor: ACTOR, action: "import.mosquitto-passwd", target: null });
     expect(JSON.parse(rows[0]!.details)).toMatchObject({ file: "passwd", created: 3, failed: 0 });
     for (const { hash } of parseMosquittoPasswd(file).records) {
-      expect(JSON.stringify(auditRows(ctx.config.dbPath))).not.toContain(hash.split("$").at(-1));
+      expect(JSON.stringify(await ctx.db.auditRows())).not.toContain(hash.split("$").at(-1));
     }
   });
 
   it("is idempotent: the same file again reports every client unchanged and changes nothing", async () => {
     const file = await mosquittoPasswdFile();
     await importMosquitto(file);
-    const before = dumpAllTables(ctx.config.dbPath);
+    const before = await ctx.db.dumpAllTables();
     for (const conflict of ["skip", "overwrite"] as const) {
       const again = await importMosquitto(file, { conflict });
       expect(again).toMatchObject({ applied: true, created: 0, updated: 0, unchanged: 3, skipped: 0 });
     }
-    expect(dumpAllTables(ctx.config.dbPath)).toBe(before);
-    expect(importAudit()).toHaveLength(1);
+    expect(await ctx.db.dumpAllTables()).toBe(before);
+    expect(await importAudit()).toHaveLength(1);
   });
 
   it("exports what mosquitto can read, byte for byte, and lists the clients it cannot", async () => {
@@ -213,7 +209,7 @@ describe("importing bcrypt, PBKDF2 and EMQX hashes", () => {
     expect(await ctx.services.imports.importFile(request, ACTOR)).toMatchObject({ created: 1 });
     const stored = (await findClient(user.username))!;
     expect(stored).toMatchObject({ hashFormat: "argon2id", passwordOrigin: "imported" });
-    expect(dumpAllTables(ctx.config.dbPath)).not.toContain(user.password);
+    expect(await ctx.db.dumpAllTables()).not.toContain(user.password);
     expect(await login(user.username, user.password)).toBe("allow");
 
     const dryRun = { ...request, options: options({ conflict: "overwrite", dryRun: true }) };
@@ -247,12 +243,12 @@ const GOOD_AND_BAD = async () => {
 
 describe.skipIf(skipWithoutMosquittoPasswd)("a file with bad lines", () => {
   it("a dry run names each bad line and writes nothing at all", async () => {
-    const before = dumpAllTables(ctx.config.dbPath);
+    const before = await ctx.db.dumpAllTables();
     const report = await importMosquitto(await GOOD_AND_BAD(), { dryRun: true });
     expect(report).toMatchObject({ dry_run: true, applied: false, created: 3, total: 5 });
     expect(report.failed.map((f) => f.line)).toEqual([2, 4]);
     expect(report.failed[0]?.reason).toMatch(/no hash/);
-    expect(dumpAllTables(ctx.config.dbPath)).toBe(before);
+    expect(await ctx.db.dumpAllTables()).toBe(before);
     expectTotals(report);
   });
 
@@ -260,16 +256,16 @@ describe.skipIf(skipWithoutMosquittoPasswd)("a file with bad lines", () => {
     const report = await importMosquitto(await GOOD_AND_BAD());
     expect(report).toMatchObject({ dry_run: false, applied: false });
     expect(report.failed.map((f) => f.line)).toEqual([2, 4]);
-    expect(clientCount()).toBe(0);
-    expect(importAudit()).toEqual([]);
+    expect(await clientCount()).toBe(0);
+    expect(await importAudit()).toEqual([]);
   });
 
   it("with all-or-nothing off, the good lines are imported and the bad ones reported", async () => {
     const report = await importMosquitto(await GOOD_AND_BAD(), { allOrNothing: false });
     expect(report).toMatchObject({ applied: true, created: 3 });
     expect(report.failed.map((f) => f.line)).toEqual([2, 4]);
-    expect(clientCount()).toBe(3);
-    expect(JSON.parse(importAudit()[0]!.details)).toMatchObject({ created: 3, failed: 2 });
+    expect(await clientCount()).toBe(3);
+    expect(JSON.parse((await importAudit())[0]!.details)).toMatchObject({ created: 3, failed: 2 });
   });
 
   it("refuses usernames mqtt-authd would not accept, by line", async () => {
@@ -354,10 +350,10 @@ describe.skipIf(skipWithoutMosquittoPasswd)("conflicts with existing clients", (
   it("admins count clients per hash format in SQL, and in the hash_formats_in_use view", async () => {
     await importMosquitto(await mosquittoPasswdFile());
     await provision(ctx, { username: "api-made", password: OLD });
-    const grouped = withReadonlyDb(ctx.config.dbPath, (db) => ({
-      raw: db.prepare("SELECT hash_format, count(*) AS n FROM mqtt_clients GROUP BY 1 ORDER BY 1").all(),
-      view: db.prepare("SELECT * FROM hash_formats_in_use ORDER BY hash_format").all(),
-    }));
+    const grouped = {
+      raw: await ctx.db.query("SELECT hash_format, count(*) AS n FROM mqtt_clients GROUP BY 1 ORDER BY 1"),
+      view: await ctx.db.query("SELECT * FROM hash_formats_in_use ORDER BY hash_format"),
+    };
     expect(grouped.raw).toEqual([
       { hash_format: "argon2id", n: 1 },
       { hash_format: "mosquitto-pbkdf2-sha512", n: 2 },
@@ -396,7 +392,7 @@ describe("importing a mosquitto acl_file", () => {
     for (const c of MOSQUITTO_ACL_CASES) expect({ ...c, result: await aclDecision(c) }).toEqual(c);
 
     expect(await importAcl(MOSQUITTO_ACL)).toMatchObject({ created: 0, unchanged: 3 });
-    expect(importAudit()).toHaveLength(1);
+    expect(await importAudit()).toHaveLength(1);
   });
 
   it("users that are not clients fail by line; all or nothing writes none of the file", async () => {

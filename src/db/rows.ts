@@ -1,0 +1,44 @@
+import type { Rule } from "../acl/types.js";
+
+/**
+ * Pure mappings between the store's records and table columns that both dialects share. SQLite
+ * holds a flag as 0/1, PostgreSQL as a boolean; everything else is the same column for column.
+ */
+
+/** A rule as its acl_rules columns hold it: `Flag` is number (SQLite 0/1) or boolean (PostgreSQL). */
+export interface RuleRow<Flag extends number | boolean = number> {
+  permission: Rule["permission"];
+  action: Rule["action"];
+  topic: string;
+  qos: string | null;
+  retain: Flag | null;
+}
+
+export function rowToRule(r: RuleRow<number | boolean>): Rule {
+  return {
+    permission: r.permission,
+    action: r.action,
+    topic: r.topic,
+    ...(r.qos !== null && { qos: r.qos.split(",").map(Number) }),
+    ...(r.retain !== null && { retain: r.retain === 1 || r.retain === true }),
+  };
+}
+
+/** The inverse of rowToRule: QoS levels as a sorted list ('0,1'), retain as 0/1, absent as NULL. */
+export const ruleToRow = (rule: Rule): RuleRow => ({
+  permission: rule.permission,
+  action: rule.action,
+  topic: rule.topic,
+  qos: rule.qos === undefined ? null : [...new Set(rule.qos)].sort().join(","),
+  retain: rule.retain === undefined ? null : rule.retain ? 1 : 0,
+});
+
+/** ruleToRow with retain as a boolean (PostgreSQL). */
+export const ruleToPgRow = (rule: Rule): RuleRow<boolean> => {
+  const row = ruleToRow(rule);
+  return { ...row, retain: row.retain === null ? null : row.retain === 1 };
+};
+
+/** Compared as acl_rules columns, so a file's rules equal the stored ones they would become. */
+export const sameRules = (stored: readonly RuleRow<number | boolean>[], wanted: readonly Rule[]): boolean =>
+  JSON.stringify(stored.map((r) => ruleToRow(rowToRule(r)))) === JSON.stringify(wanted.map(ruleToRow));
