@@ -1,4 +1,4 @@
-/** `npm run bench -- [--clients N] [--storm-clients N] [--quick] [--json FILE] [--shapes 8x100,64x1]` */
+/** `npm run bench -- [--clients N] [--storm-clients N] [--quick] [--json FILE] [--shapes 8x100,64x1] [--no-postgres]` */
 
 export interface Shape {
   /** EMQX `pool_size`: connections to the backend. */
@@ -18,6 +18,8 @@ export interface BenchArgs {
   readonly steadySeconds: number;
   readonly floodSeconds: number;
   readonly limitSeconds: number;
+  /** Measure PostgreSQL beside SQLite (needs its server binaries or MQTT_AUTHD_BENCH_PG_URL). */
+  readonly postgres: boolean;
 }
 
 export const EMQX_DEFAULT_SHAPE: Shape = { connections: 8, pipelining: 100 };
@@ -42,6 +44,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   let clients: number | undefined;
   let stormClients: number | undefined;
   let quick = false;
+  let postgres = true;
   let jsonFile: string | undefined;
   let shapes: Shape[] = [EMQX_DEFAULT_SHAPE, { connections: 64, pipelining: 1 }];
   for (let i = 0; i < argv.length; i++) {
@@ -54,11 +57,12 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     if (flag === "--clients") clients = positiveInt(flag, value(), 100_000);
     else if (flag === "--storm-clients") stormClients = positiveInt(flag, value(), 200_000);
     else if (flag === "--quick") quick = true;
+    else if (flag === "--no-postgres") postgres = false;
     else if (flag === "--json") jsonFile = value();
     else if (flag === "--shapes") shapes = value().split(",").map(parseShape);
     else
       throw new Error(
-        `unknown argument '${flag}' (known: --clients, --storm-clients, --quick, --json, --shapes)`,
+        `unknown argument '${flag}' (known: --clients, --storm-clients, --quick, --json, --shapes, --no-postgres)`,
       );
   }
   return {
@@ -70,5 +74,6 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     steadySeconds: quick ? 1 : 4,
     floodSeconds: quick ? 2 : 8,
     limitSeconds: quick ? 1 : 3,
+    postgres,
   };
 }

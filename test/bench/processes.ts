@@ -116,14 +116,14 @@ export interface ServerSecrets {
  * "mqtt-authd listening" line (logged at info) is not written, so the port is chosen here and the
  * server is ready when it accepts a connection; the line is still honoured if it appears.
  */
-export async function startServer(dbPath: string, secrets: ServerSecrets): Promise<Child & { port: number }> {
+export async function startServer(db: string, secrets: ServerSecrets): Promise<Child & { port: number }> {
   const port = await freePort();
   const child = spawn(process.execPath, [MAIN, "serve"], {
     cwd: ROOT,
     env: {
       // No UV_THREADPOOL_SIZE: main.ts sizes the threadpool itself, and that is part of what is measured.
       ...cleanEnv(),
-      MQTT_AUTHD_DB: dbPath,
+      MQTT_AUTHD_DB: db,
       MQTT_AUTHD_HOST: HOST,
       MQTT_AUTHD_PORT: String(port),
       MQTT_AUTHD_LOG_LEVEL: "warn",
@@ -141,6 +141,19 @@ export async function startServer(dbPath: string, secrets: ServerSecrets): Promi
   }
   await c.stop();
   throw new Error(`mqtt-authd serve did not listen on ${port}: ${c.stderr().slice(-2000)}`);
+}
+
+/** Runs `mqtt-authd <args>` (dist/) to completion, with only `env` (plus PATH) in its environment. */
+export async function runCli(
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const c = track(
+    spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: { ...cleanEnv(), ...env }, stdio: "pipe" }),
+  );
+  c.child.stdin?.end();
+  const code = await c.exited;
+  return { code, stdout: c.stdout(), stderr: c.stderr() };
 }
 
 /** Peak resident set size of a live process, in MiB (Linux). */

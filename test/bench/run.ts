@@ -7,6 +7,8 @@
  *   warm           the same clients again: the fast path, against a bare Express handler
  *   authorization  /mqtt/acl with 20 rules per client, against a bare Express handler
  *   flood          wrong passwords from a botnet while legitimate devices log in
+ *   stores         SQLite and PostgreSQL side by side: the generated fleet's storm, then warm
+ *                  reconnects and ACL checks, on the last (recommended) shape
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -19,6 +21,7 @@ import type { Argon2Limit } from "./argon2-limit.js";
 import { type BenchArgs, parseArgs, type Shape, shapeName } from "./args.js";
 import { BrokerPool } from "./broker-pool.js";
 import { type FloodResult, runFlood } from "./flood.js";
+import { type BenchPostgres, startBenchPostgres } from "./postgres.js";
 import {
   type Child,
   HOST,
@@ -89,6 +92,20 @@ interface StormRun {
   readonly result: StormResult;
 }
 
+/** One store's run in the side-by-side comparison. */
+interface StoreRun {
+  readonly store: "SQLite" | "PostgreSQL";
+  readonly storm: StormResult;
+  readonly warm: SteadyResult | null;
+  readonly acl: SteadyResult | null;
+}
+
+interface StoreComparison {
+  readonly shape: Shape;
+  readonly postgres: string;
+  readonly runs: readonly StoreRun[];
+}
+
 interface SteadyPair {
   readonly shape: Shape;
   readonly product: SteadyResult;
@@ -128,8 +145,12 @@ async function main(args: BenchArgs, command: string): Promise<void> {
     const headers = { "x-mqtt-authd-secret": secrets.hookSecret };
     const rss: { label: string; mib: number | null }[] = [];
 
-    const withServer = async <T>(label: string, fn: (port: number) => Promise<T>): Promise<T> => {
-      const server = await startServer(dbPath, secrets);
+    const withServer = async <T>(
+      label: string,
+      fn: (port: number) => Promise<T>,
+      db = dbPath,
+    ): Promise<T> => {
+      const server = await startServer(db, secrets);
       servers.push(server);
       try {
         return await fn(server.port);
@@ -239,6 +260,70 @@ async function main(args: BenchArgs, command: string): Promise<void> {
       }
     });
 
+    // SQLite and PostgreSQL side by side, same fleet, same shape, same run.
+    let stores: StoreComparison | null = null;
+    if (args.postgres) {
+      log("stores: copying the seeded database into PostgreSQL (mqtt-authd copy)…");
+      let pgdb: BenchPostgres | null = null;
+      try {
+        pgdb = await startBenchPostgres(dbPath);
+        const cmpShape = args.shapes.at(-1)!;
+        const runs: StoreRun[] = [];
+        for (const [store, db] of [
+          ["SQLite", dbPath],
+          ["PostgreSQL", pgdb.url],
+        ] as const) {
+          const label = `${store}: ${generated.length} generated, ${shapeName(cmpShape)}`;
+          runs.push(
+            await withServer(
+              label,
+              async (port): Promise<StoreRun> => {
+                log(`stores, ${label}: cold storm, then warm and ACL…`);
+                const pool = new BrokerPool({
+                  host: HOST,
+                  port,
+                  shape: cmpShape,
+                  headers,
+                  timeoutMs: EMQX_TIMEOUT_MS,
+                });
+                let storm: Awaited<ReturnType<typeof runStorm>>;
+                try {
+                  storm = await runStorm(pool, {
+                    devices: generated,
+                    backoffMs: [500, 1500],
+                    capMs: 30_000,
+                    maxAttempts: 200,
+                  });
+                } finally {
+                  pool.close();
+                }
+                const admitted = storm.admitted;
+                if (admitted.length === 0) return { store, storm: storm.result, warm: null, acl: null };
+                const common = { shape: cmpShape, seconds: args.steadySeconds, headers, port };
+                const warmRun = await runSteady({
+                  ...common,
+                  path: "/mqtt/auth",
+                  body: (i: number) => warmBody(admitted[i % admitted.length]!, i),
+                });
+                const aclRun = await runSteady({
+                  ...common,
+                  path: "/mqtt/acl",
+                  body: (i: number) => aclBody(admitted[i % admitted.length]!, i),
+                });
+                return { store, storm: storm.result, warm: warmRun, acl: aclRun };
+              },
+              db,
+            ),
+          );
+        }
+        stores = { shape: cmpShape, postgres: pgdb.description, runs };
+      } catch (err) {
+        log(`stores: PostgreSQL not measured: ${(err as Error).message.split("\n")[0]}`);
+      } finally {
+        await pgdb?.stop();
+      }
+    }
+
     const totalSeconds = (performance.now() - started) / 1000;
     const machine = describeMachine(loadAtStart);
     const rows = tableRows({
@@ -250,6 +335,7 @@ async function main(args: BenchArgs, command: string): Promise<void> {
       flood,
       floodShape: shape,
       floodWarm,
+      stores,
       rss,
     });
     const out = `\n${renderMachine(machine, command, totalSeconds)}\n\n${renderTable(rows)}\n`;
@@ -266,6 +352,7 @@ async function main(args: BenchArgs, command: string): Promise<void> {
         warm,
         acl,
         flood,
+        stores,
         rss,
         rows,
       };
@@ -286,6 +373,7 @@ function tableRows(r: {
   flood: FloodResult;
   floodShape: Shape;
   floodWarm: number;
+  stores: StoreComparison | null;
   rss: readonly { label: string; mib: number | null }[];
 }): Row[] {
   const rows: Row[] = [];
@@ -412,6 +500,52 @@ function tableRows(r: {
         value: ms(g.p99Ms),
       },
     );
+  }
+  if (r.stores !== null) {
+    const shape = shapeName(r.stores.shape);
+    const [lite, post] = r.stores.runs;
+    for (const run of r.stores.runs) {
+      const scenario = `stores: ${run.store}${run.store === "PostgreSQL" ? ` (${r.stores.postgres})` : ""}`;
+      const x = run.storm;
+      rows.push(
+        {
+          scenario,
+          shape,
+          figure: `cold storm, ${x.devices} generated: time until all / p99 / late`,
+          value: `${x.timeToAllMs === null ? `not all (${x.allowed}/${x.devices})` : `${fixed(x.timeToAllMs / 1000, 2)} s`} / ${ms(x.p99Ms)} / ${x.late}`,
+          target: {
+            text: "all ≤ 5 s, 0 late",
+            met: x.timeToAllMs !== null && x.timeToAllMs <= 5000 && x.late === 0,
+          },
+        },
+        {
+          scenario,
+          shape,
+          figure: "warm /mqtt/auth req/s (p50 / p99)",
+          value:
+            run.warm === null
+              ? "–"
+              : `${fixed(run.warm.requestsPerSecond)}/s (${ms(run.warm.p50Ms)} / ${ms(run.warm.p99Ms)})`,
+        },
+        {
+          scenario,
+          shape,
+          figure: "/mqtt/acl req/s (p50 / p99)",
+          value:
+            run.acl === null
+              ? "–"
+              : `${fixed(run.acl.requestsPerSecond)}/s (${ms(run.acl.p50Ms)} / ${ms(run.acl.p99Ms)})`,
+        },
+      );
+    }
+    if (lite?.warm && post?.warm && lite.acl && post.acl) {
+      rows.push({
+        scenario: "stores: PostgreSQL ÷ SQLite",
+        shape,
+        figure: "warm /mqtt/auth; /mqtt/acl",
+        value: `${fixed(post.warm.requestsPerSecond / lite.warm.requestsPerSecond, 2)}; ${fixed(post.acl.requestsPerSecond / lite.acl.requestsPerSecond, 2)}`,
+      });
+    }
   }
   const peaks = r.rss.filter((x) => x.mib !== null);
   const peak = peaks.reduce((a, b) => (b.mib! > a.mib! ? b : a), peaks[0] ?? { label: "–", mib: null });
