@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { createApp } from "./app.js";
 import { ensureAdminToken, resolveHookSecret } from "./bootstrap.js";
 import type { Config } from "./config.js";
-import { type Admission, createAdmission } from "./core/admission.js";
+import { type Admission, createAdmissionLanes } from "./core/admission.js";
 import { type AuthEvents, createAuthEvents } from "./core/auth-events.js";
 import { type Authenticate, createAuthenticator, type VerifyLane } from "./core/authenticate.js";
 import { type Authorize, createAuthorizer } from "./core/authorize.js";
@@ -49,16 +49,14 @@ export async function openServices(config: Config, logger: Logger): Promise<Serv
   // First guesses of one verify's duration (argon2 fills about a GiB/s per core); the estimates
   // follow real measurements from the first verify on.
   const guessMs = (p: Config["argon2"]["chosen"]) => Math.max(1, (p.memoryCost * p.timeCost) / 1000);
-  const admission = {
-    light: createAdmission({
-      concurrency: config.verifyConcurrency,
-      initialVerifyMs: guessMs(config.argon2.generated),
-    }),
-    full: createAdmission({
-      concurrency: config.verifyConcurrency,
-      initialVerifyMs: guessMs(config.argon2.chosen),
-    }),
-  };
+  // One set of verify slots for both profiles, cheapest first (see admission.ts).
+  const admission = createAdmissionLanes<VerifyLane>({
+    concurrency: config.verifyConcurrency,
+    lanes: [
+      { name: "light", initialVerifyMs: guessMs(config.argon2.generated) },
+      { name: "full", initialVerifyMs: guessMs(config.argon2.chosen) },
+    ],
+  });
   const initialVerifyMs = guessMs(config.argon2.chosen);
   const metrics = createMetrics({
     admission,
