@@ -27,8 +27,8 @@ export function createSqliteAclStore(
     findClientAndGeneration: db.prepare<[string], ClientRow & { acl_generation: number }>(
       "SELECT c.*, (SELECT generation FROM acl_generation) AS acl_generation FROM mqtt_clients c WHERE username = ?",
     ),
-    effectiveRules: db.prepare<[string], RuleRow & { source: string }>(
-      "SELECT source, permission, action, topic, qos, retain FROM effective_acl WHERE username = ? ORDER BY eval_order",
+    defaultRoles: db.prepare<[], { name: string }>(
+      "SELECT name FROM acl_roles WHERE is_default = 1 ORDER BY name",
     ),
     roleRules: db.prepare<[string], RuleRow>(
       "SELECT permission, action, topic, qos, retain FROM acl_rules WHERE role_name = ? ORDER BY position",
@@ -105,6 +105,42 @@ export function createSqliteAclStore(
   // one integer with the client row instead of running the effective_acl query.
   const rulesCache = new LRUCache<string, { generation: number; rules: SourcedRule[] }>({ max: 100_000 });
 
+  // What all clients share, as of one generation: each role's rules and the default roles. A client
+  // seen for the first time (every client, after a restart) then costs two indexed lookups — its own
+  // rules and its roles — instead of the effective_acl view (measured at 3,000 clients with a
+  // 19-rule role: 57 µs for the view, ~6 µs this way). The order is the view's: own rules, assigned
+  // roles by position, then default roles not assigned, by name; the store contract test checks
+  // both give the same list. Read after the generation: rules newer than it are only ever cached
+  // under it until the next call sees the new generation, never older ones under a newer one.
+  let shared = { generation: -1, roleRules: new Map<string, Rule[]>(), defaults: null as string[] | null };
+  const sharedAt = (generation: number) => {
+    if (shared.generation !== generation) shared = { generation, roleRules: new Map(), defaults: null };
+    return shared;
+  };
+  const effectiveRules = (username: string, generation: number): SourcedRule[] => {
+    const at = sharedAt(generation);
+    const rulesOf = (role: string): Rule[] => {
+      let rules = at.roleRules.get(role);
+      if (rules === undefined) {
+        rules = stmt.roleRules.all(role).map(rowToRule);
+        at.roleRules.set(role, rules);
+      }
+      return rules;
+    };
+    const out: SourcedRule[] = stmt.clientRules
+      .all(username)
+      .map((r) => ({ ...rowToRule(r), source: "client" }));
+    const assigned = stmt.clientRoles.all(username).map((r) => r.role_name);
+    for (const role of assigned)
+      for (const rule of rulesOf(role)) out.push({ ...rule, source: `role:${role}` });
+    at.defaults ??= stmt.defaultRoles.all().map((r) => r.name);
+    for (const role of at.defaults) {
+      if (assigned.includes(role)) continue;
+      for (const rule of rulesOf(role)) out.push({ ...rule, source: `default-role:${role}` });
+    }
+    return out;
+  };
+
   return {
     async findClientWithRules(username) {
       const row = stmt.findClientAndGeneration.get(username);
@@ -112,10 +148,7 @@ export function createSqliteAclStore(
       const { acl_generation: generation, ...clientRow } = row;
       let cached = rulesCache.get(username);
       if (cached === undefined || cached.generation !== generation) {
-        const rules: SourcedRule[] = stmt.effectiveRules
-          .all(username)
-          .map((r) => ({ ...rowToRule(r), source: r.source }));
-        cached = { generation, rules };
+        cached = { generation, rules: effectiveRules(username, generation) };
         rulesCache.set(username, cached);
       }
       return { client: rowToClient(clientRow), rules: cached.rules };
