@@ -63,18 +63,19 @@ export async function openServices(config: Config, logger: Logger): Promise<Serv
     cache,
     sqlitePath: config.database.kind === "sqlite" ? config.database.path : null,
   });
+  const lockouts = createLockouts({
+    store,
+    policy: config.lockout,
+    logger,
+    onLock: (scope) => metrics.lockouts.inc({ scope }),
+  });
   const authenticate = createAuthenticator({
     store,
     passwords,
     events,
     cache,
     admission,
-    lockouts: createLockouts({
-      store,
-      policy: config.lockout,
-      logger,
-      onLock: (scope) => metrics.lockouts.inc({ scope }),
-    }),
+    lockouts,
     timing: createVerifyTiming({ initialMs: initialVerifyMs }),
     logger,
     deadlineMs: config.deadlineMs,
@@ -103,6 +104,8 @@ export async function openServices(config: Config, logger: Logger): Promise<Serv
     metrics,
     lifecycle: { shuttingDown: false },
     async close() {
+      // Writes made off the request path land before the database closes (a pool would drop them).
+      await lockouts.settle();
       await events.close();
       await store.close();
     },

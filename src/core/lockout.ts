@@ -41,6 +41,8 @@ export interface Lockouts {
   /** Counts one distinct failure; may lock a key (written to the store without delaying the answer). */
   recordFailure(username: string, peerhost: string, knownUser: boolean): void;
   recordSuccess(username: string, peerhost: string): void;
+  /** Resolves when every lockout started so far is written (shutdown: before the store closes). */
+  settle(): Promise<void>;
 }
 
 /**
@@ -82,6 +84,7 @@ export function createLockouts(deps: {
   let snapshot: { readonly epoch: number; readonly takenAt: number; readonly none: boolean } | undefined;
   let reading: Promise<boolean> | undefined;
   const pending = new Set<LockoutRecord>();
+  const writes = new Set<Promise<void>>();
   /** True when the store had no lockout in force at all, as of less than a TTL ago. */
   const noneInForce = (at: number): boolean | Promise<boolean> => {
     if (
@@ -140,13 +143,15 @@ export function createLockouts(deps: {
     deps.onLock?.(scope);
     pending.add(lockout);
     epoch++;
-    deps.store
+    const write = deps.store
       .upsertLockout(lockout)
       .catch((err: unknown) => deps.logger.error({ err }, "could not store lockout"))
       .finally(() => {
         pending.delete(lockout);
+        writes.delete(write);
         epoch++;
       });
+    writes.add(write);
   };
 
   return {
@@ -182,6 +187,10 @@ export function createLockouts(deps: {
 
     recordSuccess(username, peerhost) {
       counters.delete(`username+peerhost\0${username}\0${peerhost}`);
+    },
+
+    async settle() {
+      await Promise.all([...writes]);
     },
   };
 }

@@ -136,6 +136,22 @@ describe("lockout checks while no lockout is in force", () => {
     expect(await lockouts.check("dev1", "10.0.0.9", null)).not.toBeNull();
   });
 
+  it("settle only when every lockout started so far is written (shutdown waits for it)", async () => {
+    const { db, lockouts, at } = setup({ slowWrites: true });
+    lockouts.recordFailure("dev1", "10.0.0.9", true);
+    lockouts.recordFailure("dev1", "10.0.0.9", true);
+    let settled = false;
+    const settling = lockouts.settle().then(() => {
+      settled = true;
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(settled).toBe(false);
+    await db.landWrites();
+    await settling;
+    expect(await db.store.listLockouts({ activeAt: at() })).toHaveLength(1);
+    await expect(lockouts.settle()).resolves.toBeUndefined();
+  });
+
   it("honour a lockout another process starts within the TTL", async () => {
     const { db, lockouts, advance, at } = setup();
     expect(await lockouts.check("dev1", "10.0.0.9", null)).toBeNull();
