@@ -44,7 +44,8 @@ export async function startBenchPostgres(sqlitePath: string): Promise<BenchPostg
   const name = `mqtt_authd_bench_${process.pid}`;
   let version = "";
   try {
-    version = (await admin.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ?? "";
+    version =
+      (await admin.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ?? "";
     await admin.query(`DROP DATABASE IF EXISTS ${name}`);
     await admin.query(`CREATE DATABASE ${name}`);
   } finally {
