@@ -1,4 +1,5 @@
 import type { Rule } from "../acl/types.js";
+import type { ClientPatch, ImportOutcome } from "../store/types.js";
 
 /**
  * Pure mappings between the store's records and table columns that both dialects share. SQLite
@@ -42,3 +43,20 @@ export const ruleToPgRow = (rule: Rule): RuleRow<boolean> => {
 /** Compared as acl_rules columns, so a file's rules equal the stored ones they would become. */
 export const sameRules = (stored: readonly RuleRow<number | boolean>[], wanted: readonly Rule[]): boolean =>
   JSON.stringify(stored.map((r) => ruleToRow(rowToRule(r)))) === JSON.stringify(wanted.map(ruleToRow));
+
+/** The column each patchable client field is stored in (the same name in both dialects). */
+export const PATCH_COLUMNS = {
+  boundClientId: "bound_client_id",
+  isSuperuser: "is_superuser",
+  isEnabled: "is_enabled",
+  expiresAt: "expires_at",
+  description: "description",
+} as const satisfies Record<keyof ClientPatch, string>;
+
+/** Imports: thrown inside the transaction to roll it back, carrying the outcome out. */
+export class RollBack {
+  constructor(readonly outcome: ImportOutcome) {}
+}
+
+/** Imports: what happened to one client, client rule list or role. */
+export type ImportVerdict = "created" | "updated" | "unchanged" | "skipped";

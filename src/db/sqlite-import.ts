@@ -8,14 +8,9 @@ import type {
 } from "../store/types.js";
 import type { Audited } from "./audit.js";
 import type { Db } from "./open.js";
-import { type RuleRow, ruleToRow, sameRules } from "./rows.js";
+import { type ImportVerdict, RollBack, type RuleRow, ruleToRow, sameRules } from "./rows.js";
 
-/** Thrown inside the transaction to roll it back, carrying the outcome out. */
-class RollBack {
-  constructor(readonly outcome: ImportOutcome) {}
-}
-
-type Verdict = "created" | "updated" | "unchanged" | "skipped";
+type Verdict = ImportVerdict;
 
 export function createSqliteImportStore(db: Db, now: () => string, audited: Audited): ImportStore {
   const RULE_COLUMNS = "permission, action, topic, qos, retain";

@@ -10,6 +10,7 @@ import type {
 } from "../store/types.js";
 import { createAudited } from "./audit.js";
 import type { Db } from "./open.js";
+import { PATCH_COLUMNS } from "./rows.js";
 import { createSqliteAclStore } from "./sqlite-acl.js";
 import { createSqliteImportStore } from "./sqlite-import.js";
 import { createSqliteSecurityStore } from "./sqlite-security.js";
@@ -69,14 +70,6 @@ function rowToToken(r: TokenRow): TokenRecord {
     revokedAt: r.revoked_at,
   };
 }
-
-const PATCH_COLUMNS = {
-  boundClientId: "bound_client_id",
-  isSuperuser: "is_superuser",
-  isEnabled: "is_enabled",
-  expiresAt: "expires_at",
-  description: "description",
-} as const satisfies Record<keyof ClientPatch, string>;
 
 const STATE_CONDITION = {
   active: "is_enabled = 1 AND (expires_at IS NULL OR expires_at > @now)",

@@ -1,4 +1,5 @@
 import Database from "better-sqlite3";
+import type { AuditRow } from "./test-db.js";
 
 /** Opens the service's database read-only beside the running service, as an admin with sqlite3 would. */
 export function withReadonlyDb<T>(path: string, fn: (db: Database.Database) => T): T {
@@ -10,14 +11,7 @@ export function withReadonlyDb<T>(path: string, fn: (db: Database.Database) => T
   }
 }
 
-export interface AuditRow {
-  id: number;
-  at: string;
-  actor: string;
-  action: string;
-  target: string | null;
-  details: string;
-}
+export type { AuditRow } from "./test-db.js";
 
 export function auditRows(path: string): AuditRow[] {
   return withReadonlyDb(path, (db) => db.prepare("SELECT * FROM audit_log ORDER BY id").all() as AuditRow[]);

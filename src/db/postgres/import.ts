@@ -7,16 +7,11 @@ import type {
   RoleInput,
   Rule,
 } from "../../store/types.js";
-import { type RuleRow, sameRules } from "../rows.js";
+import { type ImportVerdict, RollBack, type RuleRow, sameRules } from "../rows.js";
 import { RULE_COLUMNS, writeRules } from "./acl.js";
 import { insertAudit, withTransaction } from "./transaction.js";
 
-/** Thrown inside the transaction to roll it back, carrying the outcome out. */
-class RollBack {
-  constructor(readonly outcome: ImportOutcome) {}
-}
-
-type Verdict = "created" | "updated" | "unchanged" | "skipped";
+type Verdict = ImportVerdict;
 
 /** Transaction-level advisory lock: imports from several replicas run one after the other. */
 const IMPORT_LOCK_KEY = "5571305976116375668"; // "MQADimpt" as a signed 64-bit key

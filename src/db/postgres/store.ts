@@ -9,6 +9,7 @@ import type {
   StoredPassword,
   TokenRecord,
 } from "../../store/types.js";
+import { PATCH_COLUMNS } from "../rows.js";
 import { createPostgresAclStore } from "./acl.js";
 import { createPostgresImportStore } from "./import.js";
 import { warmPool } from "./open.js";
@@ -37,14 +38,6 @@ function rowToToken(r: TokenRow): TokenRecord {
     revokedAt: isoOrNull(r.revoked_at),
   };
 }
-
-const PATCH_COLUMNS = {
-  boundClientId: "bound_client_id",
-  isSuperuser: "is_superuser",
-  isEnabled: "is_enabled",
-  expiresAt: "expires_at",
-  description: "description",
-} as const satisfies Record<keyof ClientPatch, string>;
 
 /** `$now` is replaced by the parameter holding the current time. */
 const STATE_CONDITION = {
