@@ -25,19 +25,18 @@ const memoryKiB = (dflt: number) => int(1024, 4 * 1024 * 1024).default(dflt);
 const timeCost = (dflt: number) => int(1, 100).default(dflt);
 const parallelism = (dflt: number) => int(1, 64).default(dflt);
 
+/** A PostgreSQL connection URL (what selects the PostgreSQL store), as libpq spells it. */
+const POSTGRES_URL = /^postgres(ql)?:\/\//i;
+export const isPostgresUrl = (v: string): boolean => POSTGRES_URL.test(v);
+const postgresUrl = z.string().regex(POSTGRES_URL, "must be a postgres:// or postgresql:// URL");
+
 const envSchema = z.object({
   // A file path (SQLite, the embedded default) or a postgres:// URL (PostgreSQL, for several replicas).
   DB: z.string().min(1).optional(),
   // The same, for a URL that carries a password: also readable from DB_URL_FILE.
-  DB_URL: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
-    .optional(),
+  DB_URL: postgresUrl.optional(),
   // `mqtt-authd copy`: the PostgreSQL database to copy into (also COPY_TO_FILE: the URL may hold a password).
-  COPY_TO: z
-    .string()
-    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
-    .optional(),
+  COPY_TO: postgresUrl.optional(),
   // Connections each process keeps to PostgreSQL.
   DB_POOL_SIZE: int(1, 1000).default(10),
   HOST: z.string().min(1).default("127.0.0.1"),
@@ -107,8 +106,6 @@ export type DatabaseConfig =
   | { readonly kind: "postgres"; readonly url: string; readonly poolSize: number };
 
 export const DEFAULT_SQLITE_PATH = "./data/mqtt-authd.db";
-
-const isPostgresUrl = (v: string): boolean => /^postgres(ql)?:\/\//i.test(v);
 
 /** The database for logs and messages: the path, or the URL without its password. */
 export function describeDatabase(db: DatabaseConfig): string {

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { type Config, describeDatabase } from "../config.js";
+import { type Config, describeDatabase, isPostgresUrl } from "../config.js";
 import { copySqliteToPostgres } from "../db/copy.js";
 import { loadMigrations, migrate } from "../db/migrate.js";
 import { openDatabase } from "../db/open.js";
@@ -33,7 +33,7 @@ export async function runCopyCommand(config: Config, io: CliIo, args: string[]):
   }
   const target = values.to ?? config.copyTo;
   if (target === undefined) throw new UsageError(USAGE);
-  if (!/^postgres(ql)?:\/\//i.test(target)) throw new UsageError(`--to must be a postgres:// URL\n${USAGE}`);
+  if (!isPostgresUrl(target)) throw new UsageError(`--to must be a postgres:// URL\n${USAGE}`);
   if (values.to !== undefined && hasPassword(values.to)) {
     throw new UsageError(
       `refusing a password on the command line (every local user can read it in ps); use PGPASSWORD, ~/.pgpass or MQTT_AUTHD_COPY_TO_FILE\n${USAGE}`,
