@@ -1,5 +1,5 @@
 import type { Rule } from "../acl/types.js";
-import type { ClientPatch, ImportOutcome } from "../store/types.js";
+import type { ClientPatch, ImportOutcome, ImportPlan } from "../store/types.js";
 
 /**
  * Pure mappings between the store's records and table columns that both dialects share. SQLite
@@ -60,3 +60,22 @@ export class RollBack {
 
 /** Imports: what happened to one client, client rule list or role. */
 export type ImportVerdict = "created" | "updated" | "unchanged" | "skipped";
+
+/** Imports: the outcome being tallied, and how each name's verdict lands in it. */
+export function importTally() {
+  const outcome = {
+    created: [] as string[],
+    updated: [] as string[],
+    unchanged: [] as string[],
+    skipped: [] as string[],
+    missingClients: [] as string[],
+    written: false,
+  };
+  const record = (name: string, verdict: ImportVerdict | "missing") =>
+    (verdict === "missing" ? outcome.missingClients : outcome[verdict]).push(name);
+  return { outcome, record };
+}
+
+/** Imports: a dry run, or a rule list for a missing client under `missingClient: "fail"`, rolls back. */
+export const importRollsBack = (plan: ImportPlan, outcome: ImportOutcome): boolean =>
+  plan.dryRun || (plan.missingClient === "fail" && outcome.missingClients.length > 0);

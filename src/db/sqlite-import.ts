@@ -8,7 +8,15 @@ import type {
 } from "../store/types.js";
 import type { Audited } from "./audit.js";
 import type { Db } from "./open.js";
-import { type ImportVerdict, RollBack, type RuleRow, ruleToRow, sameRules } from "./rows.js";
+import {
+  type ImportVerdict,
+  importRollsBack,
+  importTally,
+  RollBack,
+  type RuleRow,
+  ruleToRow,
+  sameRules,
+} from "./rows.js";
 
 type Verdict = ImportVerdict;
 
@@ -131,16 +139,7 @@ export function createSqliteImportStore(db: Db, now: () => string, audited: Audi
 
   const apply = (plan: ImportPlan): ImportOutcome => {
     const at = now();
-    const outcome = {
-      created: [] as string[],
-      updated: [] as string[],
-      unchanged: [] as string[],
-      skipped: [] as string[],
-      missingClients: [] as string[],
-      written: false,
-    };
-    const record = (name: string, verdict: Verdict | "missing") =>
-      (verdict === "missing" ? outcome.missingClients : outcome[verdict]).push(name);
+    const { outcome, record } = importTally();
     for (const client of plan.clients) record(client.username, importClient(client, plan.conflict, at));
     for (const role of plan.roles ?? []) record(`role:${role.name}`, importRole(role, plan.conflict, at));
     for (const [username, rules] of plan.clientRules ?? []) {
@@ -155,9 +154,7 @@ export function createSqliteImportStore(db: Db, now: () => string, audited: Audi
         return db
           .transaction(() => {
             const outcome = apply(plan);
-            const rollBack =
-              plan.dryRun || (plan.missingClient === "fail" && outcome.missingClients.length > 0);
-            if (rollBack) throw new RollBack(outcome);
+            if (importRollsBack(plan, outcome)) throw new RollBack(outcome);
             const written = { ...outcome, written: true };
             // One audit row for the whole file; nested, so it joins this transaction as a savepoint.
             const changed = written.created.length + written.updated.length > 0;

@@ -7,7 +7,14 @@ import type {
   RoleInput,
   Rule,
 } from "../../store/types.js";
-import { type ImportVerdict, RollBack, type RuleRow, sameRules } from "../rows.js";
+import {
+  type ImportVerdict,
+  importRollsBack,
+  importTally,
+  RollBack,
+  type RuleRow,
+  sameRules,
+} from "../rows.js";
 import { RULE_COLUMNS, writeRules } from "./acl.js";
 import { insertAudit, withTransaction } from "./transaction.js";
 
@@ -116,16 +123,7 @@ export function createPostgresImportStore(pool: pg.Pool, now: () => string): Imp
 
   const apply = async (db: pg.ClientBase, plan: ImportPlan): Promise<ImportOutcome> => {
     const at = now();
-    const outcome = {
-      created: [] as string[],
-      updated: [] as string[],
-      unchanged: [] as string[],
-      skipped: [] as string[],
-      missingClients: [] as string[],
-      written: false,
-    };
-    const record = (name: string, verdict: Verdict | "missing") =>
-      (verdict === "missing" ? outcome.missingClients : outcome[verdict]).push(name);
+    const { outcome, record } = importTally();
     for (const client of plan.clients) {
       record(client.username, await importClient(db, client, plan.conflict, at));
     }
@@ -144,9 +142,7 @@ export function createPostgresImportStore(pool: pg.Pool, now: () => string): Imp
         return await withTransaction(pool, async (db) => {
           await db.query("SELECT pg_advisory_xact_lock($1::bigint)", [IMPORT_LOCK_KEY]);
           const outcome = await apply(db, plan);
-          const rollBack =
-            plan.dryRun || (plan.missingClient === "fail" && outcome.missingClients.length > 0);
-          if (rollBack) throw new RollBack(outcome);
+          if (importRollsBack(plan, outcome)) throw new RollBack(outcome);
           const written = { ...outcome, written: true };
           // One audit row for the whole file, in this transaction.
           if (written.created.length + written.updated.length > 0) {
