@@ -73,6 +73,9 @@ describe("mqtt-authd serve (the real process)", () => {
     expect(mode(tokenPath)).toBe(0o600);
     expect(mode(secretPath)).toBe(0o600);
     expect(mode(dataDir) & 0o077).toBe(0);
+    // The database holds the hashes: readable by the service's user only, its WAL too.
+    for (const file of ["mqtt-authd.db", "mqtt-authd.db-wal"])
+      expect(mode(join(dataDir, file)), file).toBe(0o600);
     const secrets = { adminToken: readSecret("admin-token"), hookSecret: readSecret("hook-secret") };
     expect(secrets.adminToken).toMatch(/^mqa_/);
     expect(secrets.hookSecret.length).toBeGreaterThanOrEqual(32);

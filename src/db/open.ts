@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 
@@ -26,7 +26,12 @@ export function openDatabase(
   } = {},
 ): Db {
   const isMemory = path === ":memory:";
-  if (!isMemory && !options.readonly) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  if (!isMemory && !options.readonly) {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    // Created readable by the service's user only, whatever the umask or the folder (it holds the
+    // password hashes). SQLite gives its -wal and -shm files the database file's permissions.
+    if (!existsSync(path)) closeSync(openSync(path, "a", 0o600));
+  }
   if (!isMemory && options.readonly && !existsSync(path)) {
     throw new DatabaseOpenError(`database ${path} does not exist`);
   }

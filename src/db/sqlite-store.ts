@@ -1,3 +1,4 @@
+import { closeSync, openSync } from "node:fs";
 import type {
   ClientPatch,
   ClientQuery,
@@ -296,6 +297,9 @@ export function createSqliteStore(db: Db, now: () => string = () => new Date().t
     },
 
     async backup(destination) {
+      // The copy holds the password hashes: created readable by the service's user only (an empty
+      // file is a new database to SQLite), and never over an existing file.
+      closeSync(openSync(destination, "wx", 0o600));
       // SQLite's online backup API: copies pages in steps, other connections keep reading and writing.
       await db.backup(destination);
     },

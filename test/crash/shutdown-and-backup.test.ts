@@ -192,6 +192,7 @@ describe("mqtt-authd backup, and the documented restore", () => {
     await writer;
     expect(backup.code, backup.stderr).toBe(0);
     expect(backup.stdout).toContain(`backup written to ${backupPath}`);
+    expect(statSync(backupPath).mode & 0o777, "the backup holds the hashes").toBe(0o600);
     expect(writerStatuses.length).toBeGreaterThan(0);
     expect(writerStatuses.filter((status) => status !== 201)).toEqual([]);
 
