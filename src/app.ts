@@ -22,6 +22,7 @@ import { opsRouter } from "./http/ops.js";
 import { requestLog } from "./http/request-log.js";
 import { securityHeaders } from "./http/security-headers.js";
 import type { Metrics } from "./metrics.js";
+import { secretMatcher } from "./passwords/secrets.js";
 import type { AclService } from "./services/acl.js";
 import type { ClientService } from "./services/clients.js";
 import type { ImportService } from "./services/import.js";
@@ -67,15 +68,15 @@ export function createApp(deps: AppDeps): Express {
   // The broker hooks first: they are the hot path (every CONNECT, publish and subscribe), and no
   // route below shares their paths, so nothing is skipped that could have answered them.
   if (deps.config.contracts.has("emqx")) {
-    app.use(
-      "/mqtt",
-      requireHookSecret(deps.config.hookSecretHeader, deps.hookSecret),
-      emqxHooks({
-        authenticate: deps.authenticate,
-        authorize: deps.authorize,
-        noMatch: deps.config.aclNoMatch,
-      }),
-    );
+    const emqx = emqxHooks({
+      authenticate: deps.authenticate,
+      authorize: deps.authorize,
+      noMatch: deps.config.aclNoMatch,
+      secretHeader: deps.config.hookSecretHeader,
+      secretMatches: secretMatcher(deps.hookSecret),
+    });
+    app.use(emqx.fastLane);
+    app.use("/mqtt", requireHookSecret(deps.config.hookSecretHeader, deps.hookSecret), emqx.router);
   }
 
   app.use(opsRouter({ store: deps.store, isShuttingDown: () => deps.lifecycle.shuttingDown }));

@@ -130,7 +130,11 @@ export function createMetrics(deps: {
     httpMiddleware: (req, res, next) => {
       const started = performance.now();
       res.on("finish", () => {
-        const route = req.route?.path === undefined ? "unmatched" : `${req.baseUrl}${String(req.route.path)}`;
+        // A route answered ahead of the routers (the EMQX hooks' fast lane) names itself in res.locals.
+        const route =
+          req.route?.path === undefined
+            ? ((res.locals.route as string | undefined) ?? "unmatched")
+            : `${req.baseUrl}${String(req.route.path)}`;
         http.observe(
           httpLabels.get(route, req.method, String(res.statusCode)),
           (performance.now() - started) / 1000,

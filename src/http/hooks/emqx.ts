@@ -1,4 +1,4 @@
-import express, { type Request, type Response, Router } from "express";
+import express, { type Request, type RequestHandler, type Response, Router } from "express";
 import { LRUCache } from "lru-cache";
 import { z } from "zod";
 import { type EmqxAclRule, emqxExactPrefix, toEmqxAcl } from "../../acl/emqx.js";
@@ -160,7 +160,13 @@ export interface EmqxHookDeps {
   readonly authenticate: Authenticate;
   readonly authorize: Authorize;
   readonly noMatch: "allow" | "deny";
+  /** The header carrying the hook secret, and a constant-time check of its value. */
+  readonly secretHeader: string;
+  readonly secretMatches: (presented: string) => boolean;
 }
+
+/** Bodies EMQX sends are small (a password is at most 64 KiB). */
+const BODY_LIMIT = 200 * 1024;
 
 /** The answers that carry nothing but their result, serialised once. */
 const RESULT_ANSWERS = {
@@ -208,13 +214,20 @@ const sameLogin = (r: RenderedLogin, client: ClientRecord, rules: readonly Sourc
   r.isSuperuser === client.isSuperuser &&
   r.expiresAt === client.expiresAt;
 
-/** Mounted at `/mqtt`, behind the hook secret. */
-export function emqxHooks(deps: EmqxHookDeps): Router {
+/**
+ * The EMQX hooks: `router`, mounted at `/mqtt` behind the hook secret, answers every form of request
+ * (JSON, form, GET, and every error); `fastLane`, mounted ahead of all routers, answers the one form
+ * EMQX sends on every CONNECT, publish and subscribe — `POST /mqtt/auth|acl` with exactly
+ * `application/json`, a length and the right secret — with the same handlers and the same answers,
+ * without the router walk and the generic body parser, which cost more than the decision itself
+ * (measured: two thirds of a warm login's time). Anything else it passes on untouched, body unread.
+ */
+export function emqxHooks(deps: EmqxHookDeps): { router: Router; fastLane: RequestHandler } {
   const router = Router();
   // EMQX sends exactly `application/json` or a form; bodies are small (a password is at most 64 KiB).
-  router.use(express.json({ limit: "200kb", type: "application/json" }));
+  router.use(express.json({ limit: BODY_LIMIT, type: "application/json" }));
   router.use(
-    express.urlencoded({ limit: "200kb", extended: false, type: "application/x-www-form-urlencoded" }),
+    express.urlencoded({ limit: BODY_LIMIT, extended: false, type: "application/x-www-form-urlencoded" }),
   );
   const loginAnswer = loginAnswers(deps.noMatch);
 
@@ -245,5 +258,44 @@ export function emqxHooks(deps: EmqxHookDeps): Router {
   router.get("/auth", auth);
   router.post("/acl", acl);
   router.get("/acl", acl);
-  return router;
+
+  const secretHeader = deps.secretHeader.toLowerCase();
+  const fastLane: RequestHandler = (req, res, next) => {
+    const handler = req.url === "/mqtt/auth" ? auth : req.url === "/mqtt/acl" ? acl : undefined;
+    const length = Number(req.headers["content-length"]);
+    const presented = req.headers[secretHeader];
+    if (
+      handler === undefined ||
+      req.method !== "POST" ||
+      req.headers["content-type"] !== "application/json" ||
+      req.headers["content-encoding"] !== undefined ||
+      req.headers["transfer-encoding"] !== undefined ||
+      !(length > 0 && length <= BODY_LIMIT) ||
+      typeof presented !== "string" ||
+      !deps.secretMatches(presented)
+    ) {
+      next();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.once("error", next);
+    req.once("end", () => {
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+      } catch {
+        body = undefined;
+      }
+      // As express.json (strict): only an object or an array is a JSON body.
+      if (typeof body !== "object" || body === null) {
+        next(new AppError("invalid_json", "request body is not valid JSON"));
+        return;
+      }
+      req.body = body;
+      res.locals.route = req.url;
+      handler(req, res).catch(next);
+    });
+  };
+  return { router, fastLane };
 }

@@ -1,0 +1,94 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: rule topics carry ${username} placeholders literally
+import request from "supertest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { provision } from "../helpers/api.js";
+import {
+  bearer,
+  createTestContext,
+  HOOK_SECRET,
+  SECRET_HEADER,
+  type TestContext,
+} from "../helpers/context.js";
+
+/**
+ * `POST /mqtt/auth|acl` with exactly `application/json` is answered by the EMQX hooks' fast lane,
+ * ahead of the routers; the same request with `; charset=utf-8` goes through the router and its
+ * generic body parser. Both must answer byte for byte alike, headers included, for every kind of
+ * body — the good ones and the bad ones.
+ */
+
+let ctx: TestContext;
+beforeAll(async () => {
+  ctx = await createTestContext();
+  await provision(ctx, { username: "dev1", password: "dev1 password" });
+  await request(ctx.app)
+    .put("/api/v1/clients/dev1/acl")
+    .set(bearer)
+    .send({ rules: [{ permission: "allow", action: "publish", topic: "t/${username}" }] });
+});
+afterAll(() => ctx.close());
+
+const VARYING = new Set(["date", "x-request-id"]);
+
+async function both(path: string, body: string, secret = HOOK_SECRET) {
+  const send = (contentType: string) =>
+    request(ctx.app).post(path).set(SECRET_HEADER, secret).set("content-type", contentType).send(body);
+  const [fast, routed] = [await send("application/json"), await send("application/json; charset=utf-8")];
+  const headers = (r: request.Response) =>
+    Object.fromEntries(Object.entries(r.headers).filter(([name]) => !VARYING.has(name)));
+  return {
+    fast: { status: fast.status, text: fast.text, headers: headers(fast) },
+    routed: { status: routed.status, text: routed.text, headers: headers(routed) },
+  };
+}
+
+const login = (fields: Record<string, unknown>) =>
+  JSON.stringify({ clientid: "c1", peerhost: "10.0.0.1", ...fields });
+
+describe("the EMQX hooks' fast lane answers as the router does", () => {
+  it.each([
+    ["allow", "/mqtt/auth", login({ username: "dev1", password: "dev1 password" })],
+    ["deny (wrong password)", "/mqtt/auth", login({ username: "dev1", password: "nope" })],
+    ["deny (unknown user)", "/mqtt/auth", login({ username: "nobody", password: "x" })],
+    [
+      "acl allow",
+      "/mqtt/acl",
+      JSON.stringify({
+        username: "dev1",
+        clientid: "c1",
+        topic: "t/dev1",
+        action: "publish",
+        qos: "0",
+        retain: "false",
+      }),
+    ],
+    [
+      "acl deny",
+      "/mqtt/acl",
+      JSON.stringify({ username: "dev1", clientid: "c1", topic: "t/x", action: "publish" }),
+    ],
+    ["invalid JSON", "/mqtt/auth", "{"],
+    ["a JSON string, not an object", "/mqtt/auth", '"dev1"'],
+    ["a JSON number", "/mqtt/acl", "1"],
+    ["a field of the wrong type", "/mqtt/auth", login({ username: 1, password: "x" })],
+    [
+      "an action EMQX never sends",
+      "/mqtt/acl",
+      JSON.stringify({ username: "dev1", topic: "t", action: "delete" }),
+    ],
+    ["a JSON array", "/mqtt/auth", "[]"],
+  ])("%s", async (_name, path, body) => {
+    const { fast, routed } = await both(path, body);
+    expect(fast).toEqual(routed);
+  });
+
+  it("and refuses a wrong secret alike (the router answers it)", async () => {
+    const { fast, routed } = await both(
+      "/mqtt/auth",
+      login({ username: "dev1", password: "dev1 password" }),
+      `${HOOK_SECRET}x`,
+    );
+    expect(fast.status).toBe(401);
+    expect(fast).toEqual(routed);
+  });
+});
