@@ -1,10 +1,9 @@
 import { parseArgs } from "node:util";
+import type pg from "pg";
 import { type Config, describeDatabase, isPostgresUrl } from "../config.js";
 import { copySqliteToPostgres } from "../db/copy.js";
-import { loadMigrations, migrate } from "../db/migrate.js";
-import { openDatabase } from "../db/open.js";
-import { migratePostgres } from "../db/postgres/migrate.js";
-import { openPostgresPool, redactDbUrl } from "../db/postgres/open.js";
+import { openMigratedPostgres, openMigratedSqlite } from "../db/open-store.js";
+import { redactDbUrl } from "../db/postgres/open.js";
 import { cliActor } from "./actor.js";
 import { type CliIo, UsageError } from "./commands.js";
 
@@ -42,11 +41,10 @@ export async function runCopyCommand(config: Config, io: CliIo, args: string[]):
   if (config.database.kind !== "sqlite") {
     throw new UsageError("copy reads an SQLite database: set MQTT_AUTHD_DB to its path");
   }
-  const source = openDatabase(config.database.path, { maxSchemaVersion: loadMigrations().length });
-  const pool = openPostgresPool(target, { max: 1 });
+  const { db: source } = openMigratedSqlite(config.database.path);
+  let pool: pg.Pool | undefined;
   try {
-    migrate(source);
-    await migratePostgres(pool);
+    ({ pool } = await openMigratedPostgres(target, 1));
     const counts = await copySqliteToPostgres(source, pool, {
       actor: cliActor(),
       action: "database.copy",
@@ -58,6 +56,6 @@ export async function runCopyCommand(config: Config, io: CliIo, args: string[]):
     return 0;
   } finally {
     source.close();
-    await pool.end();
+    await pool?.end();
   }
 }

@@ -42,3 +42,15 @@ export function pgRowToClient(r: PgClientRow): ClientRecord {
     lastLoginPeerhost: r.last_login_peerhost,
   };
 }
+
+/** Positional parameters for a query built piece by piece. */
+export function params() {
+  const values: unknown[] = [];
+  return {
+    values,
+    add(value: unknown): string {
+      values.push(value);
+      return `$${values.length}`;
+    },
+  };
+}

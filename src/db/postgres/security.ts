@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { FailureRecord, LockoutRecord, SecurityStore } from "../../store/types.js";
+import { params } from "./rows.js";
 import { iso, type PgAudited, withoutNul, withTransaction } from "./transaction.js";
 
 interface LockoutRow {
@@ -78,44 +79,29 @@ export function createPostgresSecurityStore(pool: pg.Pool, audited: PgAudited): 
     },
 
     async listLockouts(q) {
-      const values: unknown[] = [];
+      const p = params();
       const where: string[] = [];
-      if (q.activeAt !== undefined) {
-        values.push(q.activeAt);
-        where.push(`locked_until > $${values.length}::timestamptz`);
-      }
-      if (q.username !== undefined) {
-        values.push(withoutNul(q.username));
-        where.push(`username = $${values.length}`);
-      }
-      if (q.peerhost !== undefined) {
-        values.push(withoutNul(q.peerhost));
-        where.push(`peerhost = $${values.length}`);
-      }
+      if (q.activeAt !== undefined) where.push(`locked_until > ${p.add(q.activeAt)}::timestamptz`);
+      if (q.username !== undefined) where.push(`username = ${p.add(withoutNul(q.username))}`);
+      if (q.peerhost !== undefined) where.push(`peerhost = ${p.add(withoutNul(q.peerhost))}`);
       const { rows } = await pool.query<LockoutRow>(
         `SELECT ${LOCKOUT_COLUMNS} FROM login_lockouts ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
          ORDER BY locked_until DESC LIMIT 1000`,
-        values,
+        p.values,
       );
       return rows.map(rowToLockout);
     },
 
     async clearLockouts(q, audit) {
-      const values: unknown[] = [];
+      const p = params();
       const where: string[] = [];
-      if (q.username !== undefined) {
-        values.push(withoutNul(q.username));
-        where.push(`username = $${values.length}`);
-      }
-      if (q.peerhost !== undefined) {
-        values.push(withoutNul(q.peerhost));
-        where.push(`peerhost = $${values.length}`);
-      }
+      if (q.username !== undefined) where.push(`username = ${p.add(withoutNul(q.username))}`);
+      if (q.peerhost !== undefined) where.push(`peerhost = ${p.add(withoutNul(q.peerhost))}`);
       if (where.length === 0) return 0;
       const sql = `DELETE FROM login_lockouts WHERE ${where.join(" AND ")}`;
       return audited(
         audit,
-        async (client) => (await client.query(sql, values)).rowCount ?? 0,
+        async (client) => (await client.query(sql, p.values)).rowCount ?? 0,
         (n) => n > 0,
       );
     },

@@ -13,7 +13,7 @@ import { PATCH_COLUMNS } from "../rows.js";
 import { createPostgresAclStore } from "./acl.js";
 import { createPostgresImportStore } from "./import.js";
 import { warmPool } from "./open.js";
-import { CLIENT_COLUMNS, type PgClientRow, pgRowToClient } from "./rows.js";
+import { CLIENT_COLUMNS, type PgClientRow, params, pgRowToClient } from "./rows.js";
 import { createPostgresSecurityStore } from "./security.js";
 import { createPgAudited, hasNul, iso, isoOrNull, toNumber, withoutNul } from "./transaction.js";
 
@@ -49,18 +49,6 @@ const STATE_CONDITION = {
 /** Hot-path statements are named: parsed and planned once per connection. */
 const FIND_CLIENT = "mqtt_authd_find_client";
 const FIND_TOKEN = "mqtt_authd_find_token";
-
-/** Positional parameters for a query built piece by piece. */
-function params() {
-  const values: unknown[] = [];
-  return {
-    values,
-    add(value: unknown): string {
-      values.push(value);
-      return `$${values.length}`;
-    },
-  };
-}
 
 /**
  * The Store on PostgreSQL, for several replicas sharing one database. Same semantics and records as
