@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import express, { type Express } from "express";
 import type { Logger } from "pino";
 import type { Config } from "./config.js";
@@ -11,12 +12,13 @@ import { importRouter } from "./http/api/import.js";
 import { securityRouter } from "./http/api/security.js";
 import { errorHandler, routeNotFound } from "./http/errors.js";
 import { activeClientFinder } from "./http/hooks/client-standing.js";
-import { emqxHooks } from "./http/hooks/emqx.js";
+import { emqxHooks, type RawLane } from "./http/hooks/emqx.js";
 import { goauthHooks } from "./http/hooks/goauth.js";
 import { behindPathSecret } from "./http/hooks/path-secret.js";
 import { rabbitmqHooks } from "./http/hooks/rabbitmq.js";
 import { requireHookSecret } from "./http/hooks/secret.js";
 import { vernemqHooks } from "./http/hooks/vernemq.js";
+import type { ETagFn } from "./http/json-answer.js";
 import { openApiDocument } from "./http/openapi.js";
 import { opsRouter } from "./http/ops.js";
 import { requestLog } from "./http/request-log.js";
@@ -45,8 +47,21 @@ export interface AppDeps {
   readonly lifecycle: { readonly shuttingDown: boolean };
 }
 
-/** The Express app, built from its dependencies. It never listens: main.ts does, tests use supertest. */
-export function createApp(deps: AppDeps): Express {
+/**
+ * The HTTP service: a Node request listener (`http.createServer(app)`, or supertest's `request(app)`)
+ * that answers the EMQX hooks' hot requests itself and hands everything else to `app.express`.
+ */
+export interface HttpApp {
+  (req: IncomingMessage, res: ServerResponse): void;
+  readonly express: Express;
+}
+
+/** An error the raw lane met after taking a request, for Express's error handler to answer. */
+const LANE_ERROR = Symbol("mqtt-authd.laneError");
+type LaneRequest = IncomingMessage & { [LANE_ERROR]?: unknown };
+
+/** The app, built from its dependencies. It never listens: cli/serve.ts does, tests use supertest. */
+export function createApp(deps: AppDeps): HttpApp {
   const app = express();
   app.disable("x-powered-by");
   app.set("query parser", "simple");
@@ -61,12 +76,14 @@ export function createApp(deps: AppDeps): Express {
     logRequest(req, res, proceed);
     measure(req, res, proceed);
     securityHeaders(req, res, proceed);
-    next(
-      req.method === "OPTIONS" ? new AppError("method_not_allowed", "OPTIONS is not supported") : undefined,
-    );
+    const laneError = (req as LaneRequest)[LANE_ERROR];
+    if (laneError !== undefined) next(laneError);
+    else if (req.method === "OPTIONS") next(new AppError("method_not_allowed", "OPTIONS is not supported"));
+    else next();
   });
   // The broker hooks first: they are the hot path (every CONNECT, publish and subscribe), and no
   // route below shares their paths, so nothing is skipped that could have answered them.
+  let lane: RawLane | undefined;
   if (deps.config.contracts.has("emqx")) {
     const emqx = emqxHooks({
       authenticate: deps.authenticate,
@@ -75,7 +92,11 @@ export function createApp(deps: AppDeps): Express {
       secretHeader: deps.config.hookSecretHeader,
       secretMatches: secretMatcher(deps.hookSecret),
     });
-    app.use(emqx.fastLane);
+    lane = emqx.lane({
+      logger: deps.logger,
+      observeHttp: deps.metrics.observeHttp,
+      etagFn: app.get("etag fn") as ETagFn | undefined,
+    });
     app.use("/mqtt", requireHookSecret(deps.config.hookSecretHeader, deps.hookSecret), emqx.router);
   }
 
@@ -118,5 +139,16 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(routeNotFound);
   app.use(errorHandler);
-  return app;
+
+  const toExpress = (req: IncomingMessage, res: ServerResponse) => {
+    app(req as express.Request, res as express.Response);
+  };
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    const fallback = (err: unknown) => {
+      (req as LaneRequest)[LANE_ERROR] = err;
+      toExpress(req, res);
+    };
+    if (lane === undefined || !lane(req, res, fallback)) toExpress(req, res);
+  };
+  return Object.assign(handler, { express: app });
 }

@@ -14,6 +14,8 @@ export interface Metrics {
   instrumentAuthorize(authorize: Authorize): Authorize;
   /** Per-request latency by route template (never the raw path: usernames are not labels). */
   readonly httpMiddleware: RequestHandler;
+  /** The same observation, for a request answered below Express (the EMQX hooks' lane). */
+  observeHttp(route: string, method: string, status: number, seconds: number): void;
 }
 
 export function createMetrics(deps: {
@@ -111,9 +113,14 @@ export function createMetrics(deps: {
   const authzLabels = labelSets("result", "reason");
   const httpLabels = labelSets("route", "method", "status");
 
+  const observeHttp = (route: string, method: string, status: number, seconds: number) => {
+    http.observe(httpLabels.get(route, method, String(status)), seconds);
+  };
+
   return {
     registry,
     lockouts,
+    observeHttp,
     instrumentAuthenticate: (authenticate) => async (req) => {
       const decision = await authenticate(req);
       const allowed = decision.result === "allow";
@@ -130,15 +137,8 @@ export function createMetrics(deps: {
     httpMiddleware: (req, res, next) => {
       const started = performance.now();
       res.on("finish", () => {
-        // A route answered ahead of the routers (the EMQX hooks' fast lane) names itself in res.locals.
-        const route =
-          req.route?.path === undefined
-            ? ((res.locals.route as string | undefined) ?? "unmatched")
-            : `${req.baseUrl}${String(req.route.path)}`;
-        http.observe(
-          httpLabels.get(route, req.method, String(res.statusCode)),
-          (performance.now() - started) / 1000,
-        );
+        const route = req.route?.path === undefined ? "unmatched" : `${req.baseUrl}${String(req.route.path)}`;
+        observeHttp(route, req.method, res.statusCode, (performance.now() - started) / 1000);
       });
       next();
     },

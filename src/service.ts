@@ -1,6 +1,5 @@
-import type { Express } from "express";
 import type { Logger } from "pino";
-import { createApp } from "./app.js";
+import { createApp, type HttpApp } from "./app.js";
 import { ensureAdminToken, resolveHookSecret } from "./bootstrap.js";
 import type { Config } from "./config.js";
 import { type Admission, createAdmissionLanes } from "./core/admission.js";
@@ -113,7 +112,7 @@ export async function openServices(config: Config, logger: Logger): Promise<Serv
 }
 
 /** The HTTP app over the services, with first-start secrets resolved. */
-export async function buildHttpApp(services: Services): Promise<Express> {
+export async function buildHttpApp(services: Services): Promise<HttpApp> {
   const { config, logger } = services;
   const hookSecret = await resolveHookSecret(config, logger);
   await ensureAdminToken(config, services.tokens, logger);

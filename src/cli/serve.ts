@@ -1,4 +1,4 @@
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import { describeDatabase } from "../config.js";
 import type { Services } from "../service.js";
 import { buildHttpApp } from "../service.js";
@@ -7,7 +7,8 @@ import { buildHttpApp } from "../service.js";
 export async function serve(services: Services): Promise<{ server: Server; stop: () => Promise<void> }> {
   const { config, logger } = services;
   const app = await buildHttpApp(services);
-  const server = app.listen(config.port, config.host);
+  const server = createServer(app);
+  server.listen(config.port, config.host);
   // EMQX keeps pooled connections with `keep-alive: timeout=30`: outlive it so they are not churned.
   server.keepAliveTimeout = config.keepAliveTimeoutMs;
   server.headersTimeout = config.keepAliveTimeoutMs + 1000;

@@ -1,6 +1,7 @@
+import type { ServerResponse } from "node:http";
 import type { Request, Response } from "express";
 
-type ETagFn = (body: Buffer | string, encoding?: BufferEncoding) => string | undefined;
+export type ETagFn = (body: Buffer | string, encoding?: BufferEncoding) => string | undefined;
 
 /**
  * A JSON answer serialised once and sent many times: the broker hooks answer the same few bodies
@@ -24,7 +25,7 @@ export class JsonAnswer {
     return this.body.length;
   }
 
-  /** Answers 200 with this body. */
+  /** Answers 200 with this body, through Express. */
   send(req: Request, res: Response): void {
     // GET and HEAD go through Express: conditional requests (304) and HEAD's empty body are its job.
     if (req.method !== "POST") {
@@ -34,14 +35,29 @@ export class JsonAnswer {
     res.statusCode = 200;
     res.setHeader("Content-Type", "application/json; charset=utf-8");
     res.setHeader("Content-Length", this.length);
-    const etagFn = req.app.get("etag fn") as ETagFn | undefined;
-    if (typeof etagFn === "function") {
-      if (etagFn !== this.etagFor) {
-        this.etag = etagFn(this.body);
-        this.etagFor = etagFn;
-      }
-      if (this.etag !== undefined) res.setHeader("ETag", this.etag);
-    }
+    const etag = this.etagWith(req.app.get("etag fn") as ETagFn | undefined);
+    if (etag !== undefined) res.setHeader("ETag", etag);
     res.end(this.body);
+  }
+
+  /**
+   * Answers a POST 200 with this body on a bare Node response, after `leading` (flat name/value
+   * pairs): the headers `send` would set, in the same order, in one `writeHead`.
+   */
+  write(res: ServerResponse, leading: string[], etagFn: ETagFn | undefined): void {
+    leading.push("Content-Type", "application/json; charset=utf-8", "Content-Length", this.length);
+    const etag = this.etagWith(etagFn);
+    if (etag !== undefined) leading.push("ETag", etag);
+    res.writeHead(200, leading);
+    res.end(this.body);
+  }
+
+  private etagWith(etagFn: ETagFn | undefined): string | undefined {
+    if (typeof etagFn !== "function") return undefined;
+    if (etagFn !== this.etagFor) {
+      this.etag = etagFn(this.body);
+      this.etagFor = etagFn;
+    }
+    return this.etag;
   }
 }

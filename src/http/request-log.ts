@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { IncomingHttpHeaders } from "node:http";
 import express, { type Request, type RequestHandler } from "express";
 import type { Level, Logger } from "pino";
 
@@ -50,14 +51,24 @@ export function logs(req: Request, level: Level): boolean {
   return root?.isLevelEnabled(level) === true;
 }
 
+/** The request's id: the caller's `x-request-id` when it is a sane one, else a fresh UUID. */
+export function requestIdOf(headers: IncomingHttpHeaders): string {
+  const incoming = headers["x-request-id"];
+  return typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
+/** The per-request line (at debug): what it says, for every path that answers a request. */
+export function requestLine(method: string, path: string, status: number, ms: number) {
+  return { method, path, status, ms: Math.round(ms * 100) / 100 };
+}
+
 /**
  * One log line per request: method, path, status, duration. Never the query string (a GET from
  * the broker carries the password there), never headers (the hook secret, bearer tokens), never bodies.
  */
 export function requestLog(logger: Logger): RequestHandler {
   return (req, res, next) => {
-    const incoming = req.headers["x-request-id"];
-    const id = typeof incoming === "string" && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const id = requestIdOf(req.headers);
     req.id = id;
     (req as unknown as LoggedRequest)[ROOT_LOGGER] = logger;
     res.setHeader("x-request-id", id);
@@ -65,16 +76,8 @@ export function requestLog(logger: Logger): RequestHandler {
     if (logger.isLevelEnabled("debug")) {
       const started = performance.now();
       res.on("finish", () => {
-        const ms = performance.now() - started;
-        req.log.debug(
-          {
-            method: req.method,
-            path: req.originalUrl.split("?")[0],
-            status: res.statusCode,
-            ms: Math.round(ms * 100) / 100,
-          },
-          "request",
-        );
+        const path = req.originalUrl.split("?")[0] ?? "";
+        req.log.debug(requestLine(req.method, path, res.statusCode, performance.now() - started), "request");
       });
     }
     next();

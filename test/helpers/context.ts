@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import type { Express } from "express";
+import type { HttpApp } from "../../src/app.js";
 import { type Config, loadConfig } from "../../src/config.js";
 import { createLogger } from "../../src/logger.js";
 import { buildHttpApp, openServices, type Services } from "../../src/service.js";
@@ -25,7 +25,7 @@ export interface TestContext {
   readonly dir: string;
   readonly config: Config;
   readonly services: Services;
-  readonly app: Express;
+  readonly app: HttpApp;
   /** The database as an admin sees it (sqlite3 or psql), whichever store the test runs on. */
   readonly db: TestDb;
   /** Every log line the service wrote, for tests that prove a secret never reaches the logs. */

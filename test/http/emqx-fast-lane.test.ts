@@ -92,3 +92,63 @@ describe("the EMQX hooks' fast lane answers as the router does", () => {
     expect(fast).toEqual(routed);
   });
 });
+
+describe("what the lane leaves behind is what the router leaves behind", () => {
+  const metricCount = async (route: string, status: number) => {
+    const res = await request(ctx.app).get("/metrics").set(bearer);
+    const line = res.text
+      .split("\n")
+      .find((l) =>
+        l.startsWith(
+          `mqtt_authd_http_request_duration_seconds_count{route="${route}",method="POST",status="${status}"}`,
+        ),
+      );
+    return line === undefined ? 0 : Number(line.split(" ").at(-1));
+  };
+
+  it.each([
+    ["application/json", "lane"],
+    ["application/json; charset=utf-8", "router"],
+  ])(
+    "%s (%s): a latency sample under the route, a request line and a deny line with the caller's request id",
+    async (contentType) => {
+      const before = await metricCount("/mqtt/auth", 200);
+      const reqId = `trace-${contentType.length}`;
+      const res = await request(ctx.app)
+        .post("/mqtt/auth")
+        .set(SECRET_HEADER, HOOK_SECRET)
+        .set("x-request-id", reqId)
+        .set("content-type", contentType)
+        .send(login({ username: "dev1", password: "wrong again" }));
+      expect(res.body).toEqual({ result: "deny" });
+      expect(res.headers["x-request-id"]).toBe(reqId);
+      expect(await metricCount("/mqtt/auth", 200)).toBe(before + 1);
+      const lines = ctx.logs
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((l) => l.reqId === reqId);
+      expect(lines).toContainEqual(
+        expect.objectContaining({ msg: "authn deny", reason: "bad_password", username: "dev1" }),
+      );
+      expect(lines).toContainEqual(
+        expect.objectContaining({ msg: "request", method: "POST", path: "/mqtt/auth", status: 200 }),
+      );
+      // The password is in neither line.
+      expect(JSON.stringify(lines)).not.toContain("wrong again");
+    },
+  );
+
+  it("a body the lane took but could not parse is answered, logged and counted by Express's error path", async () => {
+    const before = await metricCount("unmatched", 400);
+    const res = await request(ctx.app)
+      .post("/mqtt/acl")
+      .set(SECRET_HEADER, HOOK_SECRET)
+      .set("x-request-id", "trace-bad-json")
+      .set("content-type", "application/json")
+      .send("{nope");
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: { code: "invalid_json", message: "request body is not valid JSON" } });
+    expect(res.headers["x-request-id"]).toBe("trace-bad-json");
+    expect(res.headers["cache-control"]).toBe("no-store");
+    expect(await metricCount("unmatched", 400)).toBe(before + 1);
+  });
+});

@@ -29,7 +29,7 @@ function registeredApiRoutes(): string[] {
       }
     }
   };
-  walk((ctx.app as unknown as { router: { stack: Layer[] } }).router.stack, "");
+  walk((ctx.app.express as unknown as { router: { stack: Layer[] } }).router.stack, "");
   return routes
     .filter((r) => r.includes(" /api/v1/") && !r.endsWith("/openapi.json"))
     .map((r) => r.replace(" /api/v1/", " /").replace(/:(\w+)/g, "{$1}"));

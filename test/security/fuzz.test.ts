@@ -1,3 +1,4 @@
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
 import fc from "fast-check";
@@ -65,7 +66,7 @@ beforeAll(async () => {
       peerhost: "192.0.2.1",
     });
   }
-  const server = ctx.app.listen(0, "127.0.0.1");
+  const server = createServer(ctx.app).listen(0, "127.0.0.1");
   await new Promise<void>((resolve) => server.once("listening", resolve));
   closeServer = () => new Promise((resolve) => server.close(() => resolve()));
   raw = createRawClient({ host: "127.0.0.1", port: (server.address() as AddressInfo).port });

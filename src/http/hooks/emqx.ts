@@ -1,5 +1,7 @@
-import express, { type Request, type RequestHandler, type Response, Router } from "express";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import express, { type Request, type Response, Router } from "express";
 import { LRUCache } from "lru-cache";
+import type { Level, Logger } from "pino";
 import { z } from "zod";
 import { type EmqxAclRule, emqxExactPrefix, toEmqxAcl } from "../../acl/emqx.js";
 import type { Authenticate, AuthnDecision } from "../../core/authenticate.js";
@@ -7,8 +9,9 @@ import type { Authorize } from "../../core/authorize.js";
 import { AppError } from "../../errors.js";
 import { qosStringSchema, retainStringSchema } from "../../schemas/acl.js";
 import type { ClientRecord, SourcedRule } from "../../store/types.js";
-import { JsonAnswer } from "../json-answer.js";
-import { logs } from "../request-log.js";
+import { type ETagFn, JsonAnswer } from "../json-answer.js";
+import { logs, requestIdOf, requestLine } from "../request-log.js";
+import { SECURITY_HEADERS } from "../security-headers.js";
 import { parseOr400 } from "../validate.js";
 
 /**
@@ -140,18 +143,26 @@ export function renderAuthn(
   return body;
 }
 
+/** How a hook logs: the request's child logger, made only when something is written. */
+export interface HookLog {
+  get(): Logger;
+  enabled(level: Level): boolean;
+}
+
+const expressLog = (req: Request): HookLog => ({ get: () => req.log, enabled: (level) => logs(req, level) });
+
 /**
  * "Cannot decide now" (the database is unreachable, say) is a prompt `ignore`, never a late answer or
  * a 500: EMQX moves on to its next source, or denies if we are the only one.
  */
 export async function decideOrIgnore<D>(
-  req: Request,
+  req: Request | HookLog,
   decide: () => Promise<D>,
 ): Promise<D | { result: "ignore"; reason: "unavailable" }> {
   try {
     return await decide();
   } catch (err) {
-    req.log.error({ err }, "cannot decide: answering ignore");
+    ("enabled" in req ? req.get() : req.log).error({ err }, "cannot decide: answering ignore");
     return { result: "ignore", reason: "unavailable" };
   }
 }
@@ -215,14 +226,38 @@ const sameLogin = (r: RenderedLogin, client: ClientRecord, rules: readonly Sourc
   r.expiresAt === client.expiresAt;
 
 /**
- * The EMQX hooks: `router`, mounted at `/mqtt` behind the hook secret, answers every form of request
- * (JSON, form, GET, and every error); `fastLane`, mounted ahead of all routers, answers the one form
- * EMQX sends on every CONNECT, publish and subscribe — `POST /mqtt/auth|acl` with exactly
- * `application/json`, a length and the right secret — with the same handlers and the same answers,
- * without the router walk and the generic body parser, which cost more than the decision itself
- * (measured: two thirds of a warm login's time). Anything else it passes on untouched, body unread.
+ * Hands a request the lane took back to Express, with the error to answer: the lane writes only
+ * answers, so every error gets the one renderer, its headers, its log line and its metric.
  */
-export function emqxHooks(deps: EmqxHookDeps): { router: Router; fastLane: RequestHandler } {
+export type LaneFallback = (err: unknown) => void;
+
+/**
+ * Answers a request on a bare Node request and response, below Express, or returns false without
+ * touching it (nothing read, nothing written) so that Express answers it.
+ */
+export type RawLane = (req: IncomingMessage, res: ServerResponse, fallback: LaneFallback) => boolean;
+
+export interface EmqxLaneDeps {
+  readonly logger: Logger;
+  /** The per-request metric and the ETag function the Express app uses, so both paths answer alike. */
+  readonly observeHttp: (route: string, method: string, status: number, seconds: number) => void;
+  readonly etagFn: ETagFn | undefined;
+}
+
+/**
+ * The EMQX hooks. `router`, mounted at `/mqtt` behind the hook secret, answers every form of request
+ * (JSON, form, GET, and every error). `lane` answers the one form EMQX sends on every CONNECT,
+ * publish and subscribe — `POST /mqtt/auth|acl` with exactly `application/json`, a length and the
+ * right secret — on the bare Node request, ahead of Express, with the same decisions and the same
+ * answers, headers included. Measured: Express's per-request setup, router walk and generic body
+ * parser cost more than the decision itself. Anything else the lane leaves untouched, body unread;
+ * an error after it took a request (a body that is not JSON, a field of the wrong type) goes to
+ * Express's error handler through `fallback`.
+ */
+export function emqxHooks(deps: EmqxHookDeps): {
+  router: Router;
+  lane: (edge: EmqxLaneDeps) => RawLane;
+} {
   const router = Router();
   // EMQX sends exactly `application/json` or a form; bodies are small (a password is at most 64 KiB).
   router.use(express.json({ limit: BODY_LIMIT, type: "application/json" }));
@@ -231,71 +266,108 @@ export function emqxHooks(deps: EmqxHookDeps): { router: Router; fastLane: Reque
   );
   const loginAnswer = loginAnswers(deps.noMatch);
 
-  const auth = async (req: Request, res: Response) => {
-    const fields = parseAuthnFields(hookFields(req));
-    const decision = await decideOrIgnore(req, () => deps.authenticate(fields));
-    if (decision.result !== "allow" || logs(req, "debug")) {
+  /** One login, decided and logged: its answer. Throws AppError (400) for fields EMQX never sends. */
+  const authAnswer = async (body: unknown, log: HookLog): Promise<JsonAnswer> => {
+    const fields = parseAuthnFields(body);
+    const decision = await decideOrIgnore(log, () => deps.authenticate(fields));
+    if (decision.result !== "allow" || log.enabled("debug")) {
       const who = { username: fields.username, clientid: fields.clientid, peerhost: fields.peerhost };
-      if (decision.result === "allow") req.log.debug({ ...who, path: decision.path }, "authn allow");
-      else req.log.info({ ...who, reason: decision.reason }, `authn ${decision.result}`);
+      if (decision.result === "allow") log.get().debug({ ...who, path: decision.path }, "authn allow");
+      else log.get().info({ ...who, reason: decision.reason }, `authn ${decision.result}`);
     }
-    loginAnswer(decision, fields.clientid).send(req, res);
+    return loginAnswer(decision, fields.clientid);
   };
 
-  const acl = async (req: Request, res: Response) => {
-    const fields = parseAuthzFields(hookFields(req));
-    const decision = await decideOrIgnore(req, () => deps.authorize(fields));
-    if (logs(req, "debug")) {
-      req.log.debug(
-        { username: fields.username, action: fields.action, topic: fields.topic, reason: decision.reason },
-        `authz ${decision.result}`,
-      );
+  const aclAnswer = async (body: unknown, log: HookLog): Promise<JsonAnswer> => {
+    const fields = parseAuthzFields(body);
+    const decision = await decideOrIgnore(log, () => deps.authorize(fields));
+    if (log.enabled("debug")) {
+      log
+        .get()
+        .debug(
+          { username: fields.username, action: fields.action, topic: fields.topic, reason: decision.reason },
+          `authz ${decision.result}`,
+        );
     }
-    RESULT_ANSWERS[decision.result].send(req, res);
+    return RESULT_ANSWERS[decision.result];
   };
 
-  router.post("/auth", auth);
-  router.get("/auth", auth);
-  router.post("/acl", acl);
-  router.get("/acl", acl);
+  const routed =
+    (answer: (body: unknown, log: HookLog) => Promise<JsonAnswer>) => async (req: Request, res: Response) => {
+      (await answer(hookFields(req), expressLog(req))).send(req, res);
+    };
+  router.post("/auth", routed(authAnswer));
+  router.get("/auth", routed(authAnswer));
+  router.post("/acl", routed(aclAnswer));
+  router.get("/acl", routed(aclAnswer));
 
   const secretHeader = deps.secretHeader.toLowerCase();
-  const fastLane: RequestHandler = (req, res, next) => {
-    const handler = req.url === "/mqtt/auth" ? auth : req.url === "/mqtt/acl" ? acl : undefined;
-    const length = Number(req.headers["content-length"]);
-    const presented = req.headers[secretHeader];
-    if (
-      handler === undefined ||
-      req.method !== "POST" ||
-      req.headers["content-type"] !== "application/json" ||
-      req.headers["content-encoding"] !== undefined ||
-      req.headers["transfer-encoding"] !== undefined ||
-      !(length > 0 && length <= BODY_LIMIT) ||
-      typeof presented !== "string" ||
-      !deps.secretMatches(presented)
-    ) {
-      next();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.once("error", next);
-    req.once("end", () => {
-      let body: unknown;
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-      } catch {
-        body = undefined;
+  const lane =
+    (edge: EmqxLaneDeps): RawLane =>
+    (req, res, fallback) => {
+      const url = req.url ?? "";
+      const answer = url === "/mqtt/auth" ? authAnswer : url === "/mqtt/acl" ? aclAnswer : undefined;
+      const headers = req.headers;
+      const length = Number(headers["content-length"]);
+      const presented = headers[secretHeader];
+      if (
+        answer === undefined ||
+        req.method !== "POST" ||
+        headers["content-type"] !== "application/json" ||
+        headers["content-encoding"] !== undefined ||
+        headers["transfer-encoding"] !== undefined ||
+        !(length > 0 && length <= BODY_LIMIT) ||
+        typeof presented !== "string" ||
+        !deps.secretMatches(presented)
+      ) {
+        return false;
       }
-      // As express.json (strict): only an object or an array is a JSON body.
-      if (typeof body !== "object" || body === null) {
-        next(new AppError("invalid_json", "request body is not valid JSON"));
-        return;
-      }
-      req.body = body;
-      res.locals.route = req.url;
-      handler(req, res).catch(next);
-    });
-  };
-  return { router, fastLane };
+      const started = performance.now();
+      const id = requestIdOf(headers);
+      let child: Logger | undefined;
+      const log: HookLog = {
+        get: () => {
+          child ??= edge.logger.child({ reqId: id });
+          return child;
+        },
+        enabled: (level) => edge.logger.isLevelEnabled(level),
+      };
+      let first: Buffer | undefined;
+      let more: Buffer[] | undefined;
+      req.on("data", (chunk: Buffer) => {
+        if (first === undefined) {
+          first = chunk;
+          return;
+        }
+        more ??= [first];
+        more.push(chunk);
+      });
+      req.once("error", () => fallback(new AppError("invalid_request", "request body was incomplete")));
+      req.once("end", () => {
+        let body: unknown;
+        try {
+          const bytes = more === undefined ? first : Buffer.concat(more);
+          body = bytes === undefined ? undefined : JSON.parse(bytes.toString("utf8"));
+        } catch {
+          body = undefined;
+        }
+        // As express.json (strict): only an object or an array is a JSON body.
+        if (typeof body !== "object" || body === null) {
+          fallback(new AppError("invalid_json", "request body is not valid JSON"));
+          return;
+        }
+        answer(body, log)
+          .then((json) => {
+            const leading = ["x-request-id", id];
+            for (const [name, value] of SECURITY_HEADERS) leading.push(name, value);
+            json.write(res, leading, edge.etagFn);
+            const ms = performance.now() - started;
+            edge.observeHttp(url, "POST", 200, ms / 1000);
+            if (log.enabled("debug")) log.get().debug(requestLine("POST", url, 200, ms), "request");
+          })
+          .catch(fallback);
+      });
+      return true;
+    };
+  return { router, lane };
 }
