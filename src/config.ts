@@ -21,7 +21,8 @@ const int = (min: number, max: number) =>
     .pipe(z.number().int().min(min).max(max));
 const bool = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 
-const memoryKiB = (dflt: number) => int(1024, 4 * 1024 * 1024).default(dflt);
+/** argon2's memory cost in KiB: at least 1 MiB for passwords people choose, 64 KiB for generated ones. */
+const memoryKiB = (dflt: number, min = 1024) => int(min, 4 * 1024 * 1024).default(dflt);
 const timeCost = (dflt: number) => int(1, 100).default(dflt);
 const parallelism = (dflt: number) => int(1, 64).default(dflt);
 
@@ -56,7 +57,7 @@ const envSchema = z.object({
   ARGON2_TIME_COST: timeCost(2),
   ARGON2_PARALLELISM: parallelism(1),
   // A light profile for secrets the server generates (>= 128 bits): a slow hash buys nothing there.
-  ARGON2_GENERATED_MEMORY_KIB: memoryKiB(1024),
+  ARGON2_GENERATED_MEMORY_KIB: memoryKiB(256, 64),
   ARGON2_GENERATED_TIME_COST: timeCost(1),
   ARGON2_GENERATED_PARALLELISM: parallelism(1),
   // Above EMQX's `keep-alive: timeout=30`, so the broker's pooled connections are not churned.

@@ -74,6 +74,10 @@ describe("loadConfig", () => {
     expect(config.argon2.chosen).toEqual({ memoryCost: 65536, timeCost: 3, parallelism: 4 });
   });
 
+  it("lets the generated-secret profile go down to 64 KiB", () => {
+    expect(loadConfig({ MQTT_AUTHD_ARGON2_GENERATED_MEMORY_KIB: "64" }).argon2.generated.memoryCost).toBe(64);
+  });
+
   it("accepts port 0 (any free port)", () => {
     expect(loadConfig({ MQTT_AUTHD_PORT: "0" }).port).toBe(0);
   });
@@ -92,6 +96,9 @@ describe("loadConfig", () => {
     ["MQTT_AUTHD_LOG_LEVEL", "loud"],
     ["MQTT_AUTHD_UNKNOWN_USER", "maybe"],
     ["MQTT_AUTHD_ARGON2_MEMORY_KIB", "1"],
+    // Chosen passwords keep at least 1 MiB; only generated secrets may go lighter.
+    ["MQTT_AUTHD_ARGON2_MEMORY_KIB", "512"],
+    ["MQTT_AUTHD_ARGON2_GENERATED_MEMORY_KIB", "32"],
     ["MQTT_AUTHD_ARGON2_TIME_COST", "0"],
     ["MQTT_AUTHD_ARGON2_PARALLELISM", "many"],
     ["MQTT_AUTHD_PASSWORD_MIN_LENGTH", "0"],
