@@ -78,6 +78,7 @@ export async function openServices(config: Config, logger: Logger): Promise<Serv
     timing: createVerifyTiming({ initialMs: initialVerifyMs }),
     logger,
     deadlineMs: config.deadlineMs,
+    waitMs: { light: config.deadlineMs, full: config.chosenVerifyWaitMs },
     unknownUser: config.unknownUser,
     passwordMaxBytes: config.passwordMaxBytes,
     withRules: config.emqxAclInAuth,

@@ -56,6 +56,13 @@ export interface AuthenticatorDeps {
   readonly passwordMaxBytes: number;
   /** Budget from arrival to answer; below the broker's timeout (EMQX authn: 5 s). */
   readonly deadlineMs: number;
+  /**
+   * How long a login may wait for a verify of each lane before it is answered "ignore" (within the
+   * deadline). Light verifies drain fast, so their lane may use the whole deadline; full ones drain at
+   * tens per second, and a login waiting seconds for one holds a broker connection, and every request
+   * queued behind it, past the broker's timeout.
+   */
+  readonly waitMs: Readonly<Record<VerifyLane, number>>;
   /** Read the client's rules with its row (one query), to hand them to the broker at login. */
   readonly withRules: boolean;
   readonly now?: () => number;
@@ -179,9 +186,10 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticate {
       return wrongPassword(firstTime);
     }
 
-    const verified = await deps.admission[laneOf(client)].run(
+    const lane = laneOf(client);
+    const verified = await deps.admission[lane].run(
       () => deps.passwords.verify(client.passwordHash, req.password),
-      deadlineAt,
+      Math.min(deadlineAt, arrived + deps.waitMs[lane]),
     );
     if (verified === SHED) return { result: "ignore", reason: "overloaded" };
     timing.observe(now() - arrived);

@@ -89,6 +89,35 @@ describe("admission control under a connect storm", () => {
     );
   });
 
+  it("makes a chosen password wait for a verify only CHOSEN_VERIFY_WAIT_MS, a generated secret up to the deadline", async () => {
+    // One slot, production cost for chosen passwords (≥ 15 ms a verify), a 4 s deadline: 40 chosen
+    // logins at once would all fit in the deadline, but not in a 60 ms wait; 20 generated secrets
+    // (a cheap profile, first in line) all do.
+    ctx = await createTestContext({
+      MQTT_AUTHD_ARGON2_MEMORY_KIB: "19456",
+      MQTT_AUTHD_ARGON2_TIME_COST: "2",
+      MQTT_AUTHD_VERIFY_CONCURRENCY: "1",
+      MQTT_AUTHD_DEADLINE_MS: "4000",
+      MQTT_AUTHD_CHOSEN_VERIFY_WAIT_MS: "60",
+    });
+    const chosen = Array.from({ length: 40 }, (_, i) => `chosen-${i}`);
+    for (const name of chosen) await provision({ username: name, password: `${name} password` });
+    const generated: [string, string][] = [];
+    for (let i = 0; i < 20; i++) {
+      const res = await request(ctx.app).post("/api/v1/clients").set(bearer).send({ username: `gen-${i}` });
+      generated.push([`gen-${i}`, res.body.password as string]);
+    }
+    const answers = await Promise.all([
+      ...chosen.map((n) => login(n, `${n} password`)),
+      ...generated.map(([n, p]) => login(n, p)),
+    ]);
+    const results = answers.map((a) => a.body.result as string);
+    const chosenResults = results.slice(0, chosen.length);
+    expect(chosenResults).toContain("ignore");
+    expect(chosenResults.every((r) => r === "allow" || r === "ignore")).toBe(true);
+    expect(results.slice(chosen.length)).toEqual(generated.map(() => "allow"));
+  });
+
   it("lets fast-path hits and unknown usernames through while slow verifies are saturated", async () => {
     ctx = await createTestContext({
       MQTT_AUTHD_ARGON2_MEMORY_KIB: "19456",
