@@ -1,14 +1,15 @@
-import { randomBytes } from "node:crypto";
 import type { Shape } from "./args.js";
+import type { AttackJob } from "./attacker.js";
 import type { BrokerPool, Reply } from "./broker-pool.js";
+import { spawnScript, waitForPortLine } from "./processes.js";
 import type { Credential } from "./seed.js";
 import { percentile } from "./stats.js";
-import { runSteady, type SteadyResult } from "./steady.js";
+import type { SteadyResult } from "./steady.js";
 import { authBody, resultOf } from "./storm.js";
 
 /**
- * A wrong-password flood while legitimate devices log in. The attacker (one autocannon stream, the
- * broker's connection shape) sends a fresh wrong password per request for existing users whose
+ * A wrong-password flood while legitimate devices log in. The attacker (autocannon in its own
+ * process, attacker.ts, the broker's connection shape) sends a fresh wrong password per request for existing users whose
  * passwords are not in the fast path yet, each from a different address (a botnet, so the per-source
  * lockouts do not end it early): every attempt asks for a slow verify. Meanwhile legitimate devices
  * connect at a steady rate through the broker's pool: devices that logged in before (warm) and
@@ -90,23 +91,23 @@ export async function runFlood(opts: {
   readonly warmPerSecond: number;
   readonly coldPerSecond: number;
 }): Promise<FloodResult> {
-  const attacker = runSteady({
+  const job: AttackJob = {
     port: opts.port,
-    path: "/mqtt/auth",
     shape: opts.shape,
     seconds: opts.seconds,
     headers: opts.headers,
-    body: (i) =>
-      JSON.stringify({
-        username: opts.victims[i % opts.victims.length]!.username,
-        password: randomBytes(12).toString("base64url"),
-        clientid: `attacker-${i}`,
-        peerhost: `172.${16 + ((i >> 16) & 15)}.${(i >> 8) & 255}.${i & 255}`,
-      }),
-  });
+    victims: opts.victims.map((v) => v.username),
+  };
+  const attacker = spawnScript("attacker.ts", [], JSON.stringify(job));
+  await waitForPortLine(attacker, 20_000);
   const [warm, cold] = await Promise.all([
     legitStream(opts.pool, opts.warm, 0, opts.warmPerSecond, opts.seconds),
     legitStream(opts.pool, opts.cold, 1_000_000, opts.coldPerSecond, opts.seconds),
   ]);
-  return { attacker: await attacker, warm, cold };
+  const code = await attacker.exited;
+  const last = attacker.stdout().trim().split("\n").pop() ?? "";
+  if (code !== 0 || !last.includes('"requestsPerSecond"')) {
+    throw new Error(`attacker.ts failed (exit ${code}): ${attacker.stderr().slice(-2000)}`);
+  }
+  return { attacker: JSON.parse(last) as SteadyResult, warm, cold };
 }
