@@ -65,8 +65,11 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(100, 120_000).default(10_000),
   LAST_LOGIN_FLUSH_MS: int(10, 60_000).default(1000),
   EMQX_ACL_IN_AUTH: bool.default(true),
-  // Slow verifies at once: one per core (argon2 with p=1 keeps one core busy).
+  // Full-profile verifies at once: one per core (argon2 with p=1 keeps one core busy).
   VERIFY_CONCURRENCY: int(1, 256).default(availableParallelism()),
+  // Light-profile verifies at once: several per core, as each is shorter than the event loop's turn
+  // to hand out the next slot (see core/admission.ts).
+  GENERATED_VERIFY_CONCURRENCY: int(1, 256).default(4 * availableParallelism()),
   // From arrival to answer. EMQX's authn request_timeout is 5 s; one second is left for the network
   // and EMQX's own queue, so the broker never sees an answer after it gave up.
   DEADLINE_MS: int(100, 60_000).default(4000),
@@ -138,7 +141,8 @@ export interface Config {
   readonly lastLoginFlushMs: number;
   readonly emqxAclInAuth: boolean;
   readonly aclNoMatch: "allow" | "deny";
-  readonly verifyConcurrency: number;
+  /** Verifies at once per argon2 profile's lane (full: chosen and imported; light: generated). */
+  readonly verifyConcurrency: { readonly full: number; readonly light: number };
   readonly deadlineMs: number;
   /** The longest wait for a full-profile verify slot (never beyond `deadlineMs`). */
   readonly chosenVerifyWaitMs: number;
@@ -243,7 +247,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     lastLoginFlushMs: e.LAST_LOGIN_FLUSH_MS,
     emqxAclInAuth: e.EMQX_ACL_IN_AUTH,
     aclNoMatch: e.ACL_NO_MATCH,
-    verifyConcurrency: e.VERIFY_CONCURRENCY,
+    verifyConcurrency: { full: e.VERIFY_CONCURRENCY, light: e.GENERATED_VERIFY_CONCURRENCY },
     deadlineMs: e.DEADLINE_MS,
     chosenVerifyWaitMs: Math.min(e.CHOSEN_VERIFY_WAIT_MS, e.DEADLINE_MS),
     fastPath: Object.freeze({ ttlMs: e.FAST_PATH_TTL_S * 1000, maxEntries: e.FAST_PATH_MAX_ENTRIES }),

@@ -48,13 +48,15 @@ export async function openServices(config: Config, logger: Logger): Promise<Serv
   // First guesses of one verify's duration (argon2 fills about a GiB/s per core); the estimates
   // follow real measurements from the first verify on.
   const guessMs = (p: Config["argon2"]["chosen"]) => Math.max(1, (p.memoryCost * p.timeCost) / 1000);
-  // One set of verify slots for both profiles, cheapest first (see admission.ts).
+  // A lane of verify slots per argon2 profile (see admission.ts).
   const admission = createAdmissionLanes<VerifyLane>({
-    concurrency: config.verifyConcurrency,
-    lanes: [
-      { name: "light", initialVerifyMs: guessMs(config.argon2.generated) },
-      { name: "full", initialVerifyMs: guessMs(config.argon2.chosen) },
-    ],
+    lanes: {
+      light: {
+        concurrency: config.verifyConcurrency.light,
+        initialVerifyMs: guessMs(config.argon2.generated),
+      },
+      full: { concurrency: config.verifyConcurrency.full, initialVerifyMs: guessMs(config.argon2.chosen) },
+    },
   });
   const initialVerifyMs = guessMs(config.argon2.chosen);
   const metrics = createMetrics({

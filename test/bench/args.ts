@@ -1,4 +1,4 @@
-/** `npm run bench -- [--clients N] [--storm-clients N] [--quick] [--json FILE] [--shapes 8x100,64x1] [--no-postgres]` */
+/** `npm run bench -- [--clients N] [--storm-clients N] [--quick] [--json FILE] [--shapes 8x100,64x1] [--no-postgres] [--set MQTT_AUTHD_X=V]…` */
 
 export interface Shape {
   /** EMQX `pool_size`: connections to the backend. */
@@ -20,6 +20,8 @@ export interface BenchArgs {
   readonly limitSeconds: number;
   /** Measure PostgreSQL beside SQLite (needs its server binaries or MQTT_AUTHD_BENCH_PG_URL). */
   readonly postgres: boolean;
+  /** MQTT_AUTHD_* settings for the server under test (`--set`, repeatable): tuning, never secrets. */
+  readonly serverEnv: Readonly<Record<string, string>>;
 }
 
 export const EMQX_DEFAULT_SHAPE: Shape = { connections: 8, pipelining: 100 };
@@ -47,6 +49,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   let postgres = true;
   let jsonFile: string | undefined;
   let shapes: Shape[] = [EMQX_DEFAULT_SHAPE, { connections: 64, pipelining: 1 }];
+  const serverEnv: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = () => {
@@ -60,9 +63,17 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     else if (flag === "--no-postgres") postgres = false;
     else if (flag === "--json") jsonFile = value();
     else if (flag === "--shapes") shapes = value().split(",").map(parseShape);
-    else
+    else if (flag === "--set") {
+      const m = /^(MQTT_AUTHD_[A-Z0-9_]+)=(.*)$/.exec(value());
+      if (m === null || /SECRET|TOKEN|_DB|URL/.test(m[1]!)) {
+        throw new Error(
+          "--set: expected MQTT_AUTHD_NAME=VALUE, a tuning setting (not the database or a secret)",
+        );
+      }
+      serverEnv[m[1]!] = m[2]!;
+    } else
       throw new Error(
-        `unknown argument '${flag}' (known: --clients, --storm-clients, --quick, --json, --shapes, --no-postgres)`,
+        `unknown argument '${flag}' (known: --clients, --storm-clients, --quick, --json, --shapes, --no-postgres, --set)`,
       );
   }
   return {
@@ -75,5 +86,6 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     floodSeconds: quick ? 2 : 8,
     limitSeconds: quick ? 1 : 3,
     postgres,
+    serverEnv,
   };
 }

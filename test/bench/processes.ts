@@ -116,13 +116,18 @@ export interface ServerSecrets {
  * "mqtt-authd listening" line (logged at info) is not written, so the port is chosen here and the
  * server is ready when it accepts a connection; the line is still honoured if it appears.
  */
-export async function startServer(db: string, secrets: ServerSecrets): Promise<Child & { port: number }> {
+export async function startServer(
+  db: string,
+  secrets: ServerSecrets,
+  settings: Readonly<Record<string, string>> = {},
+): Promise<Child & { port: number }> {
   const port = await freePort();
   const child = spawn(process.execPath, [MAIN, "serve"], {
     cwd: ROOT,
     env: {
       // No UV_THREADPOOL_SIZE: main.ts sizes the threadpool itself, and that is part of what is measured.
       ...cleanEnv(),
+      ...settings,
       MQTT_AUTHD_DB: db,
       MQTT_AUTHD_HOST: HOST,
       MQTT_AUTHD_PORT: String(port),

@@ -157,7 +157,7 @@ async function main(args: BenchArgs, command: string): Promise<void> {
       fn: (port: number) => Promise<T>,
       db = dbPath,
     ): Promise<T> => {
-      const server = await startServer(db, secrets);
+      const server = await startServer(db, secrets, args.serverEnv);
       servers.push(server);
       try {
         return await fn(server.port);

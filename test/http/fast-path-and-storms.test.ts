@@ -104,7 +104,10 @@ describe("admission control under a connect storm", () => {
     for (const name of chosen) await provision({ username: name, password: `${name} password` });
     const generated: [string, string][] = [];
     for (let i = 0; i < 20; i++) {
-      const res = await request(ctx.app).post("/api/v1/clients").set(bearer).send({ username: `gen-${i}` });
+      const res = await request(ctx.app)
+        .post("/api/v1/clients")
+        .set(bearer)
+        .send({ username: `gen-${i}` });
       generated.push([`gen-${i}`, res.body.password as string]);
     }
     const answers = await Promise.all([
