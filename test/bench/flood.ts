@@ -1,11 +1,11 @@
 import type { Shape } from "./args.js";
 import type { AttackJob } from "./attacker.js";
-import type { BrokerPool, Reply } from "./broker-pool.js";
+import type { BrokerPool } from "./broker-pool.js";
+import { runPaced } from "./paced.js";
 import { spawnScript, waitForPortLine } from "./processes.js";
 import type { Credential } from "./seed.js";
-import { percentile } from "./stats.js";
 import type { SteadyResult } from "./steady.js";
-import { authBody, resultOf } from "./storm.js";
+import { authBody } from "./storm.js";
 
 /**
  * A wrong-password flood while legitimate devices log in. The attacker (autocannon in its own
@@ -30,52 +30,27 @@ export interface FloodResult {
   readonly cold: LegitResult;
 }
 
-function legitStream(
+async function legitStream(
   pool: BrokerPool,
   devices: readonly Credential[],
   firstIndex: number,
   perSecond: number,
   seconds: number,
 ): Promise<LegitResult> {
-  const latencies: number[] = [];
-  const outcomes: Record<string, number> = {};
-  const total = Math.min(devices.length, Math.round(perSecond * seconds));
-  let sent = 0;
-  let answered = 0;
-  let allowed = 0;
-  const started = performance.now();
-  return new Promise((resolve) => {
-    const finish = () => {
-      clearInterval(pacer);
-      clearTimeout(safety);
-      latencies.sort((a, b) => a - b);
-      resolve({
-        attempts: sent,
-        allowed,
-        successRate: sent === 0 ? 0 : allowed / sent,
-        p99Ms: percentile(latencies, 0.99),
-        outcomes,
-      });
-    };
-    const onReply = (reply: Reply) => {
-      const key = reply.kind === "answer" ? resultOf(reply.body) : reply.kind;
-      outcomes[key] = (outcomes[key] ?? 0) + 1;
-      if (reply.kind === "answer" || reply.kind === "late") latencies.push(reply.ms);
-      if (key === "allow") allowed++;
-      if (++answered === total) finish();
-    };
-    // Open loop: arrivals follow the clock, not the answers.
-    const pacer = setInterval(() => {
-      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * perSecond));
-      while (sent < due) {
-        pool.post("/mqtt/auth", authBody(devices[sent]!, firstIndex + sent), onReply);
-        sent++;
-      }
-      if (sent === total) clearInterval(pacer);
-    }, 10);
-    const safety = setTimeout(finish, seconds * 1000 + 15_000);
-    if (total === 0) finish();
+  const r = await runPaced(pool, {
+    path: "/mqtt/auth",
+    perSecond,
+    seconds,
+    max: devices.length,
+    body: (i) => authBody(devices[i]!, firstIndex + i),
   });
+  return {
+    attempts: r.sent,
+    allowed: r.allowed,
+    successRate: r.sent === 0 ? 0 : r.allowed / r.sent,
+    p99Ms: r.p99Ms,
+    outcomes: r.outcomes,
+  };
 }
 
 export async function runFlood(opts: {
