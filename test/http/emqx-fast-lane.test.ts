@@ -1,4 +1,5 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: rule topics carry ${username} placeholders literally
+import fc from "fast-check";
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { provision } from "../helpers/api.js";
@@ -77,6 +78,16 @@ describe("the EMQX hooks' fast lane answers as the router does", () => {
       JSON.stringify({ username: "dev1", topic: "t", action: "delete" }),
     ],
     ["a JSON array", "/mqtt/auth", "[]"],
+    [
+      "a byte order mark before the JSON",
+      "/mqtt/auth",
+      `\uFEFF${login({ username: "dev1", password: "dev1 password" })}`,
+    ],
+    [
+      "white space around the JSON",
+      "/mqtt/acl",
+      ` \n${JSON.stringify({ username: "dev1", topic: "t/dev1", action: "publish" })}\n `,
+    ],
   ])("%s", async (_name, path, body) => {
     const { fast, routed } = await both(path, body);
     expect(fast).toEqual(routed);
@@ -90,6 +101,40 @@ describe("the EMQX hooks' fast lane answers as the router does", () => {
     );
     expect(fast.status).toBe(401);
     expect(fast).toEqual(routed);
+  });
+});
+
+describe("the lane and the router agree on any body (property)", () => {
+  // Bodies near what EMQX sends (its fields, with values of any JSON type) and any JSON at all, as
+  // text: whatever the lane takes or hands back, the status, headers and body must match the router's.
+  const field = fc.oneof(fc.constantFrom("dev1", "nobody", "dev1 password", ""), fc.jsonValue());
+  const emqxLike = fc.record(
+    {
+      username: field,
+      password: field,
+      clientid: field,
+      peerhost: field,
+      topic: fc.oneof(fc.constantFrom("t/dev1", "t/x", ""), fc.jsonValue()),
+      action: fc.oneof(fc.constantFrom("publish", "subscribe"), fc.jsonValue()),
+      qos: fc.oneof(fc.constantFrom("0", "1", "2"), fc.jsonValue()),
+      retain: fc.oneof(fc.constantFrom("true", "false"), fc.jsonValue()),
+    },
+    { requiredKeys: [] },
+  );
+  const bodyText = fc.oneof(
+    emqxLike.map((v) => JSON.stringify(v)),
+    fc.jsonValue().map((v) => JSON.stringify(v)),
+    fc.string({ minLength: 1 }),
+  );
+
+  it("for /mqtt/auth and /mqtt/acl", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom("/mqtt/auth", "/mqtt/acl"), bodyText, async (path, body) => {
+        const { fast, routed } = await both(path, body);
+        expect(fast).toEqual(routed);
+      }),
+      { numRuns: 150 },
+    );
   });
 });
 

@@ -347,7 +347,9 @@ export function emqxHooks(deps: EmqxHookDeps): {
         let body: unknown;
         try {
           const bytes = more === undefined ? first : Buffer.concat(more);
-          body = bytes === undefined ? undefined : JSON.parse(bytes.toString("utf8"));
+          // express.json decodes with iconv-lite, which drops a leading byte order mark.
+          const text = bytes?.toString("utf8") ?? "";
+          body = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
         } catch {
           body = undefined;
         }
