@@ -184,6 +184,22 @@ function resolveSecretFiles(raw: Record<string, string | undefined>): Record<str
   return out;
 }
 
+/**
+ * The threads libuv's pool needs: one per verify slot of both lanes, and four more so that
+ * file-system and other crypto work never queue behind verifies. main.ts sizes the pool with it
+ * before anything else runs, so it reads the two settings before the config is validated: a value
+ * that is not valid counts as its default here, and loadConfig refuses it right after.
+ */
+export function threadpoolSize(env: NodeJS.ProcessEnv): number {
+  const slots = (name: "VERIFY_CONCURRENCY" | "GENERATED_VERIFY_CONCURRENCY") => {
+    const field = envSchema.shape[name];
+    const value = env[PREFIX + name];
+    const parsed = field.safeParse(value === "" ? undefined : value);
+    return parsed.success ? parsed.data : field.parse(undefined);
+  };
+  return slots("VERIFY_CONCURRENCY") + slots("GENERATED_VERIFY_CONCURRENCY") + 4;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const raw: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(env)) {

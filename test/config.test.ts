@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ConfigError, describeDatabase, loadConfig } from "../src/config.js";
+import { ConfigError, describeDatabase, loadConfig, threadpoolSize } from "../src/config.js";
 
 let dir: string;
 beforeEach(() => {
@@ -72,6 +72,19 @@ describe("loadConfig", () => {
       unknownUser: "ignore",
     });
     expect(config.argon2.chosen).toEqual({ memoryCost: 65536, timeCost: 3, parallelism: 4 });
+  });
+
+  it("sizes libuv's threadpool to both lanes' verify slots plus four", () => {
+    const cores = availableParallelism();
+    expect(threadpoolSize({})).toBe(cores + 4 * cores + 4);
+    expect(
+      threadpoolSize({ MQTT_AUTHD_VERIFY_CONCURRENCY: "3", MQTT_AUTHD_GENERATED_VERIFY_CONCURRENCY: "10" }),
+    ).toBe(17);
+    // Not valid: the default here (loadConfig refuses it right after).
+    expect(threadpoolSize({ MQTT_AUTHD_VERIFY_CONCURRENCY: "lots" })).toBe(cores + 4 * cores + 4);
+    expect(configError({ MQTT_AUTHD_VERIFY_CONCURRENCY: "lots" }).message).toContain(
+      "MQTT_AUTHD_VERIFY_CONCURRENCY",
+    );
   });
 
   it("lets the generated-secret profile go down to 64 KiB", () => {

@@ -156,13 +156,13 @@ const expressLog = (req: Request): HookLog => ({ get: () => req.log, enabled: (l
  * a 500: EMQX moves on to its next source, or denies if we are the only one.
  */
 export async function decideOrIgnore<D>(
-  req: Request | HookLog,
+  log: () => Logger,
   decide: () => Promise<D>,
 ): Promise<D | { result: "ignore"; reason: "unavailable" }> {
   try {
     return await decide();
   } catch (err) {
-    ("enabled" in req ? req.get() : req.log).error({ err }, "cannot decide: answering ignore");
+    log().error({ err }, "cannot decide: answering ignore");
     return { result: "ignore", reason: "unavailable" };
   }
 }
@@ -175,6 +175,9 @@ export interface EmqxHookDeps {
   readonly secretHeader: string;
   readonly secretMatches: (presented: string) => boolean;
 }
+
+/** What every answer carries after its request id (the Express edge sets the same), flattened once. */
+const EDGE_HEADERS = SECURITY_HEADERS.flat();
 
 /** Bodies EMQX sends are small (a password is at most 64 KiB). */
 const BODY_LIMIT = 200 * 1024;
@@ -269,7 +272,7 @@ export function emqxHooks(deps: EmqxHookDeps): {
   /** One login, decided and logged: its answer. Throws AppError (400) for fields EMQX never sends. */
   const authAnswer = async (body: unknown, log: HookLog): Promise<JsonAnswer> => {
     const fields = parseAuthnFields(body);
-    const decision = await decideOrIgnore(log, () => deps.authenticate(fields));
+    const decision = await decideOrIgnore(log.get, () => deps.authenticate(fields));
     if (decision.result !== "allow" || log.enabled("debug")) {
       const who = { username: fields.username, clientid: fields.clientid, peerhost: fields.peerhost };
       if (decision.result === "allow") log.get().debug({ ...who, path: decision.path }, "authn allow");
@@ -280,7 +283,7 @@ export function emqxHooks(deps: EmqxHookDeps): {
 
   const aclAnswer = async (body: unknown, log: HookLog): Promise<JsonAnswer> => {
     const fields = parseAuthzFields(body);
-    const decision = await decideOrIgnore(log, () => deps.authorize(fields));
+    const decision = await decideOrIgnore(log.get, () => deps.authorize(fields));
     if (log.enabled("debug")) {
       log
         .get()
@@ -360,9 +363,7 @@ export function emqxHooks(deps: EmqxHookDeps): {
         }
         answer(body, log)
           .then((json) => {
-            const leading = ["x-request-id", id];
-            for (const [name, value] of SECURITY_HEADERS) leading.push(name, value);
-            json.write(res, leading, edge.etagFn);
+            json.write(res, ["x-request-id", id, ...EDGE_HEADERS], edge.etagFn);
             const ms = performance.now() - started;
             edge.observeHttp(url, "POST", 200, ms / 1000);
             if (log.enabled("debug")) log.get().debug(requestLine("POST", url, 200, ms), "request");

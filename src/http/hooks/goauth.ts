@@ -79,7 +79,10 @@ export function goauthHooks(deps: GoauthHookDeps): Router {
   const user = async (req: Request, res: Response) => {
     const f = parseOr400(goauthUserSchema, fields(req), "user request");
     // Mosquitto's legacy plugin API gives go-auth no peer address.
-    const decision = await decideOrIgnore(req, () => deps.authenticate({ ...f, peerhost: "" }));
+    const decision = await decideOrIgnore(
+      () => req.log,
+      () => deps.authenticate({ ...f, peerhost: "" }),
+    );
     const who = { username: f.username, clientid: f.clientid };
     if (decision.result === "allow") req.log.debug({ ...who, path: decision.path }, "authn allow");
     else req.log.info({ ...who, reason: decision.reason }, `authn ${decision.result}`);
@@ -96,16 +99,19 @@ export function goauthHooks(deps: GoauthHookDeps): Router {
   const acl = async (req: Request, res: Response) => {
     const f = parseOr400(goauthAclSchema, fields(req), "ACL request");
     // readwrite needs both; the first refusal decides.
-    const decision = await decideOrIgnore(req, async () => {
-      let last: AuthzDecision | undefined;
-      for (const action of actionsFor(f.acc)) {
-        // go-auth does not pass QoS or retain: the plain message.
-        const { username, clientid, topic } = f;
-        last = await deps.authorize({ username, clientid, topic, action, qos: 0, retain: false });
-        if (last.result !== "allow") break;
-      }
-      return last!;
-    });
+    const decision = await decideOrIgnore(
+      () => req.log,
+      async () => {
+        let last: AuthzDecision | undefined;
+        for (const action of actionsFor(f.acc)) {
+          // go-auth does not pass QoS or retain: the plain message.
+          const { username, clientid, topic } = f;
+          last = await deps.authorize({ username, clientid, topic, action, qos: 0, retain: false });
+          if (last.result !== "allow") break;
+        }
+        return last!;
+      },
+    );
     req.log.debug(
       { username: f.username, acc: f.acc, topic: f.topic, reason: decision.reason },
       `authz ${decision.result}`,

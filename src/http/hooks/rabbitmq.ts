@@ -77,8 +77,15 @@ export function rabbitmqHooks(deps: RabbitmqHookDeps): Router {
   // administrator through us. Superusers get their powers from the resource and topic answers.
   const user = async (req: Request, res: Response) => {
     const f = parseOr400(rabbitUserSchema, hookFields(req), "user request");
-    const decision = await decideOrIgnore(req, () =>
-      deps.authenticate({ username: f.username, password: f.password, clientid: f.client_id, peerhost: "" }),
+    const decision = await decideOrIgnore(
+      () => req.log,
+      () =>
+        deps.authenticate({
+          username: f.username,
+          password: f.password,
+          clientid: f.client_id,
+          peerhost: "",
+        }),
     );
     const who = { username: f.username, clientid: f.client_id };
     if (decision.result === "allow") req.log.debug({ ...who, path: decision.path }, "authn allow");
@@ -121,15 +128,17 @@ export function rabbitmqHooks(deps: RabbitmqHookDeps): Router {
     const action = f.permission === "write" ? "publish" : "subscribe";
     const topicName = routingKeyToTopic(f.routing_key);
     // RabbitMQ asks once per routing key and connection, without QoS or retain: the plain message.
-    const decision = await decideOrIgnore(req, () =>
-      deps.authorize({
-        username: f.username,
-        clientid: f["variable_map.client_id"],
-        topic: topicName,
-        action,
-        qos: 0,
-        retain: false,
-      }),
+    const decision = await decideOrIgnore(
+      () => req.log,
+      () =>
+        deps.authorize({
+          username: f.username,
+          clientid: f["variable_map.client_id"],
+          topic: topicName,
+          action,
+          qos: 0,
+          retain: false,
+        }),
     );
     req.log.debug(
       { username: f.username, action, topic: topicName, reason: decision.reason },

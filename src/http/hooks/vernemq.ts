@@ -86,13 +86,15 @@ export function vernemqHooks(deps: VernemqHookDeps): Router {
 
   const register = async (req: Request, body: unknown) => {
     const f = parseOr400(vernemqRegisterSchema, body, "auth_on_register request");
-    const decision = await decideOrIgnore(req, () =>
-      deps.authenticate({
-        username: f.username,
-        password: f.password,
-        clientid: f.client_id,
-        peerhost: f.peer_addr,
-      }),
+    const decision = await decideOrIgnore(
+      () => req.log,
+      () =>
+        deps.authenticate({
+          username: f.username,
+          password: f.password,
+          clientid: f.client_id,
+          peerhost: f.peer_addr,
+        }),
     );
     const who = { username: f.username, clientid: f.client_id, peerhost: f.peer_addr };
     if (decision.result === "allow") req.log.debug({ ...who, path: decision.path }, "authn allow");
@@ -102,15 +104,17 @@ export function vernemqHooks(deps: VernemqHookDeps): Router {
 
   const publish = async (req: Request, body: unknown) => {
     const f = parseOr400(vernemqPublishSchema, body, "auth_on_publish request");
-    const decision = await decideOrIgnore(req, () =>
-      deps.authorize({
-        username: f.username,
-        clientid: f.client_id,
-        topic: f.topic,
-        action: "publish",
-        qos: f.qos,
-        retain: f.retain,
-      }),
+    const decision = await decideOrIgnore(
+      () => req.log,
+      () =>
+        deps.authorize({
+          username: f.username,
+          clientid: f.client_id,
+          topic: f.topic,
+          action: "publish",
+          qos: f.qos,
+          retain: f.retain,
+        }),
     );
     req.log.debug(
       { username: f.username, topic: f.topic, reason: decision.reason },
@@ -125,15 +129,17 @@ export function vernemqHooks(deps: VernemqHookDeps): Router {
     const f = parseOr400(vernemqSubscribeSchema, body, "auth_on_subscribe request");
     const decisions: (AuthzDecision | { result: "ignore"; reason: "unavailable" })[] = [];
     for (const t of f.topics) {
-      const decision = await decideOrIgnore(req, () =>
-        deps.authorize({
-          username: f.username,
-          clientid: f.client_id,
-          topic: t.topic,
-          action: "subscribe",
-          qos: t.qos,
-          retain: false,
-        }),
+      const decision = await decideOrIgnore(
+        () => req.log,
+        () =>
+          deps.authorize({
+            username: f.username,
+            clientid: f.client_id,
+            topic: t.topic,
+            action: "subscribe",
+            qos: t.qos,
+            retain: false,
+          }),
       );
       req.log.debug(
         { username: f.username, topic: t.topic, reason: decision.reason },
