@@ -120,6 +120,8 @@ interface SteadyPair {
   readonly bare: SteadyResult;
   /** The product at half its saturated rate, evenly paced (warm reconnect only). */
   readonly atHalf?: PacedResult;
+  /** The bare handler at the same paced rate. */
+  readonly bareAtHalf?: PacedResult;
 }
 
 async function main(args: BenchArgs, command: string): Promise<void> {
@@ -219,25 +221,29 @@ async function main(args: BenchArgs, command: string): Promise<void> {
               const bareAuth = await runSteady({ ...common, port: barePort, path: "/mqtt/auth", body });
               // Saturated, latency is only in-flight ÷ throughput (Little's law); at half the rate,
               // evenly paced through the broker's pool, it shows what a broker below the limit sees.
-              const pool = new BrokerPool({
-                host: HOST,
-                port,
-                shape: sh,
-                headers,
-                timeoutMs: EMQX_TIMEOUT_MS,
-              });
-              let atHalf: PacedResult;
-              try {
-                atHalf = await runPaced(pool, {
-                  path: "/mqtt/auth",
-                  perSecond: Math.max(10, Math.round(product.requestsPerSecond / 2)),
-                  seconds: args.steadySeconds,
-                  body,
+              // The bare handler at the same paced rate: what this machine's tail is with no work.
+              const paced = async (target: number): Promise<PacedResult> => {
+                const pool = new BrokerPool({
+                  host: HOST,
+                  port: target,
+                  shape: sh,
+                  headers,
+                  timeoutMs: EMQX_TIMEOUT_MS,
                 });
-              } finally {
-                pool.close();
-              }
-              warm.push({ shape: sh, product, bare: bareAuth, atHalf });
+                try {
+                  return await runPaced(pool, {
+                    path: "/mqtt/auth",
+                    perSecond: Math.max(10, Math.round(product.requestsPerSecond / 2)),
+                    seconds: args.steadySeconds,
+                    body,
+                  });
+                } finally {
+                  pool.close();
+                }
+              };
+              const atHalf = await paced(port);
+              const bareAtHalf = await paced(barePort);
+              warm.push({ shape: sh, product, bare: bareAuth, atHalf, bareAtHalf });
               const aBody = (i: number) => aclBody(admitted[i % admitted.length]!, i);
               const aclProduct = await runSteady({ ...common, port, path: "/mqtt/acl", body: aBody });
               const bareAcl = await runSteady({ ...common, port: barePort, path: "/mqtt/acl", body: aBody });
@@ -480,7 +486,11 @@ function tableRows(r: {
                 scenario: label,
                 shape,
                 figure: `latency p50 / p99 at ${fixed(w.atHalf.requestsPerSecond)} req/s (½ max, evenly paced)`,
-                value: `${ms(w.atHalf.p50Ms)} / ${ms(w.atHalf.p99Ms)} (allow ${w.atHalf.allowed}/${w.atHalf.sent})`,
+                value:
+                  `${ms(w.atHalf.p50Ms)} / ${ms(w.atHalf.p99Ms)} (allow ${w.atHalf.allowed}/${w.atHalf.sent})` +
+                  (w.bareAtHalf === undefined
+                    ? ""
+                    : `; bare Express at the same rate: ${ms(w.bareAtHalf.p50Ms)} / ${ms(w.bareAtHalf.p99Ms)}`),
                 target: { text: "p99 ≤ 10 ms", met: w.atHalf.p99Ms <= 10 },
               },
             ]),
