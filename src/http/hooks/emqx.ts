@@ -149,7 +149,11 @@ export interface HookLog {
   enabled(level: Level): boolean;
 }
 
-const expressLog = (req: Request): HookLog => ({ get: () => req.log, enabled: (level) => logs(req, level) });
+/** An Express request's log as a HookLog. */
+export const hookLog = (req: Request): HookLog => ({
+  get: () => req.log,
+  enabled: (level) => logs(req, level),
+});
 
 /**
  * "Cannot decide now" (the database is unreachable, say) is a prompt `ignore`, never a late answer or
@@ -165,6 +169,23 @@ export async function decideOrIgnore<D>(
     log().error({ err }, "cannot decide: answering ignore");
     return { result: "ignore", reason: "unavailable" };
   }
+}
+
+/**
+ * A login through any broker hook: decided (a prompt ignore when it cannot be), then logged with
+ * `who` (never the password) — a refusal at info, an allow at debug. `who` is built only when a
+ * line is written: at the usual levels an allow writes none.
+ */
+export async function decideLogin(
+  log: HookLog,
+  decide: () => Promise<AuthnDecision>,
+  who: () => Record<string, string>,
+): Promise<AuthnDecision> {
+  const decision = await decideOrIgnore(log.get, decide);
+  if (decision.result !== "allow")
+    log.get().info({ ...who(), reason: decision.reason }, `authn ${decision.result}`);
+  else if (log.enabled("debug")) log.get().debug({ ...who(), path: decision.path }, "authn allow");
+  return decision;
 }
 
 export interface EmqxHookDeps {
@@ -272,12 +293,11 @@ export function emqxHooks(deps: EmqxHookDeps): {
   /** One login, decided and logged: its answer. Throws AppError (400) for fields EMQX never sends. */
   const authAnswer = async (body: unknown, log: HookLog): Promise<JsonAnswer> => {
     const fields = parseAuthnFields(body);
-    const decision = await decideOrIgnore(log.get, () => deps.authenticate(fields));
-    if (decision.result !== "allow" || log.enabled("debug")) {
-      const who = { username: fields.username, clientid: fields.clientid, peerhost: fields.peerhost };
-      if (decision.result === "allow") log.get().debug({ ...who, path: decision.path }, "authn allow");
-      else log.get().info({ ...who, reason: decision.reason }, `authn ${decision.result}`);
-    }
+    const decision = await decideLogin(
+      log,
+      () => deps.authenticate(fields),
+      () => ({ username: fields.username, clientid: fields.clientid, peerhost: fields.peerhost }),
+    );
     return loginAnswer(decision, fields.clientid);
   };
 
@@ -297,7 +317,7 @@ export function emqxHooks(deps: EmqxHookDeps): {
 
   const routed =
     (answer: (body: unknown, log: HookLog) => Promise<JsonAnswer>) => async (req: Request, res: Response) => {
-      (await answer(hookFields(req), expressLog(req))).send(req, res);
+      (await answer(hookFields(req), hookLog(req))).send(req, res);
     };
   router.post("/auth", routed(authAnswer));
   router.get("/auth", routed(authAnswer));

@@ -6,7 +6,7 @@ import type { Authorize, AuthzDecision } from "../../core/authorize.js";
 import { AppError } from "../../errors.js";
 import { parseOr400 } from "../validate.js";
 import type { FindActiveClient } from "./client-standing.js";
-import { decideOrIgnore } from "./emqx.js";
+import { decideLogin, decideOrIgnore, hookLog } from "./emqx.js";
 
 /**
  * mosquitto-go-auth's HTTP backend (shared/reference/peer-brokers.md §1). go-auth posts JSON
@@ -79,13 +79,11 @@ export function goauthHooks(deps: GoauthHookDeps): Router {
   const user = async (req: Request, res: Response) => {
     const f = parseOr400(goauthUserSchema, fields(req), "user request");
     // Mosquitto's legacy plugin API gives go-auth no peer address.
-    const decision = await decideOrIgnore(
-      () => req.log,
+    const decision = await decideLogin(
+      hookLog(req),
       () => deps.authenticate({ ...f, peerhost: "" }),
+      () => ({ username: f.username, clientid: f.clientid }),
     );
-    const who = { username: f.username, clientid: f.clientid };
-    if (decision.result === "allow") req.log.debug({ ...who, path: decision.path }, "authn allow");
-    else req.log.info({ ...who, reason: decision.reason }, `authn ${decision.result}`);
     send(res, answerOf(decision));
   };
 

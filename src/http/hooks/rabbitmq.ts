@@ -5,7 +5,7 @@ import type { Authorize } from "../../core/authorize.js";
 import { AppError } from "../../errors.js";
 import { parseOr400 } from "../validate.js";
 import type { FindActiveClient } from "./client-standing.js";
-import { decideOrIgnore, hookFields } from "./emqx.js";
+import { decideLogin, decideOrIgnore, hookFields, hookLog } from "./emqx.js";
 
 /**
  * RabbitMQ's `rabbitmq_auth_backend_http` (shared/reference/peer-brokers.md §3, §7), as the MQTT plugin
@@ -77,8 +77,8 @@ export function rabbitmqHooks(deps: RabbitmqHookDeps): Router {
   // administrator through us. Superusers get their powers from the resource and topic answers.
   const user = async (req: Request, res: Response) => {
     const f = parseOr400(rabbitUserSchema, hookFields(req), "user request");
-    const decision = await decideOrIgnore(
-      () => req.log,
+    const decision = await decideLogin(
+      hookLog(req),
       () =>
         deps.authenticate({
           username: f.username,
@@ -86,10 +86,8 @@ export function rabbitmqHooks(deps: RabbitmqHookDeps): Router {
           clientid: f.client_id,
           peerhost: "",
         }),
+      () => ({ username: f.username, clientid: f.client_id }),
     );
-    const who = { username: f.username, clientid: f.client_id };
-    if (decision.result === "allow") req.log.debug({ ...who, path: decision.path }, "authn allow");
-    else req.log.info({ ...who, reason: decision.reason }, `authn ${decision.result}`);
     // RabbitMQ has no "ignore": a refusal already makes it ask its next auth backend.
     if (decision.result === "allow") return send(res, "allow");
     return send(

@@ -4,7 +4,7 @@ import type { Authenticate } from "../../core/authenticate.js";
 import type { Authorize, AuthzDecision } from "../../core/authorize.js";
 import { AppError } from "../../errors.js";
 import { parseOr400 } from "../validate.js";
-import { decideOrIgnore } from "./emqx.js";
+import { decideLogin, decideOrIgnore, hookLog } from "./emqx.js";
 
 /**
  * VerneMQ's `vmq_webhooks` (shared/reference/peer-brokers.md §4; vmq_webhooks_plugin.erl): a JSON POST
@@ -86,8 +86,8 @@ export function vernemqHooks(deps: VernemqHookDeps): Router {
 
   const register = async (req: Request, body: unknown) => {
     const f = parseOr400(vernemqRegisterSchema, body, "auth_on_register request");
-    const decision = await decideOrIgnore(
-      () => req.log,
+    const decision = await decideLogin(
+      hookLog(req),
       () =>
         deps.authenticate({
           username: f.username,
@@ -95,10 +95,8 @@ export function vernemqHooks(deps: VernemqHookDeps): Router {
           clientid: f.client_id,
           peerhost: f.peer_addr,
         }),
+      () => ({ username: f.username, clientid: f.client_id, peerhost: f.peer_addr }),
     );
-    const who = { username: f.username, clientid: f.client_id, peerhost: f.peer_addr };
-    if (decision.result === "allow") req.log.debug({ ...who, path: decision.path }, "authn allow");
-    else req.log.info({ ...who, reason: decision.reason }, `authn ${decision.result}`);
     return resultOf(decision);
   };
 
